@@ -1,0 +1,51 @@
+/**
+ * The agent's error model: one base class with a stable string code, `cause` chains, and
+ * subclasses only where a caller branches on the type. Every code has a section in
+ * docs/errors.md; test/unit/errors-doc.test.ts fails when the two drift.
+ *
+ * The libvirt client (agent/libvirt) is self-contained and has its own classes with codes
+ * of the same form (VFT_ERR_LIBVIRT_*), listed in the same document.
+ */
+export const ErrorCode = {
+  CONFIG_INVALID: 'VFT_ERR_CONFIG_INVALID',
+  USAGE: 'VFT_ERR_USAGE',
+  HEALTH_SYSFS: 'VFT_ERR_HEALTH_SYSFS',
+  HEALTH_SMARTCTL: 'VFT_ERR_HEALTH_SMARTCTL',
+  HEALTH_SMARTCTL_TIMEOUT: 'VFT_ERR_HEALTH_SMARTCTL_TIMEOUT',
+  HEALTH_SMARTCTL_OUTPUT: 'VFT_ERR_HEALTH_SMARTCTL_OUTPUT',
+  HEALTH_HISTORY: 'VFT_ERR_HEALTH_HISTORY',
+  STATE_IO: 'VFT_ERR_STATE_IO',
+  ACTION_BUSY: 'VFT_ERR_ACTION_BUSY',
+  ACTION_INVALID: 'VFT_ERR_ACTION_INVALID',
+  ACTION_FAILED: 'VFT_ERR_ACTION_FAILED',
+  STREAM_BAD_MESSAGE: 'VFT_ERR_STREAM_BAD_MESSAGE',
+  STREAM_AUTH: 'VFT_ERR_STREAM_AUTH',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class AgentError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** One line a person can act on: the message, then the causes' messages. */
+export function describeError(err: unknown): string {
+  const parts: string[] = [];
+  let cur: unknown = err;
+  for (let depth = 0; cur !== undefined && cur !== null && depth < 5; depth++) {
+    if (cur instanceof Error) {
+      if (!parts.some((p) => p.includes(cur instanceof Error ? cur.message : ''))) {
+        parts.push(cur.message);
+      }
+      cur = cur.cause;
+    } else {
+      parts.push(String(cur));
+      break;
+    }
+  }
+  return parts.join(': ').replace(/\s*\n\s*/g, ' ');
+}
