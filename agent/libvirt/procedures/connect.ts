@@ -16,13 +16,13 @@ export const connectOpen = defineProcedure<{ name: string | null; flags: number 
 
 export const connectClose = defineProcedure({ name: 'CONNECT_CLOSE', proc: 2 });
 
-export const connectGetType = defineProcedure<void, string>({
+export const connectGetType = defineProcedure<undefined, string>({
   name: 'CONNECT_GET_TYPE',
   proc: 3,
   decode: readString,
 });
 
-export const connectGetVersion = defineProcedure<void, bigint>({
+export const connectGetVersion = defineProcedure<undefined, bigint>({
   name: 'CONNECT_GET_VERSION',
   proc: 4,
   decode: (r) => r.uhyper(),
@@ -41,7 +41,7 @@ export interface NodeInfo {
   readonly threads: number;
 }
 
-export const nodeGetInfo = defineProcedure<void, NodeInfo>({
+export const nodeGetInfo = defineProcedure<undefined, NodeInfo>({
   name: 'NODE_GET_INFO',
   proc: 6,
   decode: (r) => {
@@ -62,7 +62,7 @@ export const nodeGetInfo = defineProcedure<void, NodeInfo>({
   },
 });
 
-export const connectGetHostname = defineProcedure<void, string>({
+export const connectGetHostname = defineProcedure<undefined, string>({
   name: 'CONNECT_GET_HOSTNAME',
   proc: 59,
   decode: readString,
@@ -75,25 +75,25 @@ export const connectSupportsFeature = defineProcedure<number, boolean>({
   decode: (r) => r.int32() !== 0,
 });
 
-export const authList = defineProcedure<void, number[]>({
+export const authList = defineProcedure<undefined, number[]>({
   name: 'AUTH_LIST',
   proc: 66,
   decode: (r) => r.array(Limits.AUTH_TYPE_LIST_MAX, (rr) => rr.int32()),
 });
 
-export const authPolkit = defineProcedure<void, boolean>({
+export const authPolkit = defineProcedure<undefined, boolean>({
   name: 'AUTH_POLKIT',
   proc: 70,
   decode: (r) => r.int32() !== 0,
 });
 
-export const connectGetUri = defineProcedure<void, string>({
+export const connectGetUri = defineProcedure<undefined, string>({
   name: 'CONNECT_GET_URI',
   proc: 110,
   decode: readString,
 });
 
-export const connectGetLibVersion = defineProcedure<void, bigint>({
+export const connectGetLibVersion = defineProcedure<undefined, bigint>({
   name: 'CONNECT_GET_LIB_VERSION',
   proc: 157,
   decode: (r) => r.uhyper(),

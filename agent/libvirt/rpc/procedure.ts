@@ -15,7 +15,7 @@ export interface Procedure<A, R> {
   readonly decode: ((r: XdrReader) => R) | null;
 }
 
-export function defineProcedure<A = void, R = void>(def: {
+export function defineProcedure<A = undefined, R = undefined>(def: {
   name: string;
   proc: number;
   prog?: number;

@@ -66,8 +66,14 @@ export async function dial(ep: Endpoint, options: DialOptions = {}): Promise<Soc
         const why = options.signal?.aborted ? 'aborted' : `no connection within ${timeoutMs} ms`;
         finish(connectError(ep, why, signal.reason));
       };
-      const onError = (err: Error): void => {
-        finish(connectError(ep, err.message, err));
+      const onError = (err: NodeJS.ErrnoException): void => {
+        const hint =
+          err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
+            ? ' (is libvirtd or virtqemud running?)'
+            : err.code === 'EACCES'
+              ? ' (run as root or as a member of the libvirt group)'
+              : '';
+        finish(connectError(ep, `${err.message}${hint}`, err));
       };
       const onReady = (): void => {
         finish(null);
