@@ -146,14 +146,18 @@ export function assessDisk(
         'smart-unsupported',
         'unknown',
         `no SMART data (logical RAID volume, or SMART unavailable)${extra}`,
-        {
-          value: reading.exit.status,
-        },
+        { value: reading.exit.status },
       ),
+      // Findings in the exit status count even without a readable attribute table.
+      ...exitReasons(reading).filter((x) => x.code !== 'exit-smart-command-failed'),
     ];
     return { risk: verdictOf(r), reasons: r };
   }
-  const reasons = [...statusReasons(reading), ...attributeReasons(reading.attributes, thresholds)];
+  const reasons = [
+    ...statusReasons(reading),
+    ...exitReasons(reading),
+    ...attributeReasons(reading.attributes, thresholds),
+  ];
   if (reasons.every((r) => r.level === 'info')) {
     reasons.unshift(
       reason(
@@ -168,19 +172,12 @@ export function assessDisk(
 
 function statusReasons(reading: SmartReading): Reason[] {
   const out: Reason[] = [];
-  const a = reading.attributes;
-  if (a.smartPassed === false) {
+  if (reading.attributes.smartPassed === false) {
     out.push(
       reason('smart-status-failed', 'failing', 'SMART overall-health self-assessment: FAILED', {
         attribute: 'smart_status.passed',
         value: false,
         threshold: '== true',
-      }),
-    );
-  } else if (hasBit(reading.exit, 'DISK_FAILING')) {
-    out.push(
-      reason('exit-disk-failing', 'failing', `smartctl: ${EXIT_BIT_MEANING.DISK_FAILING}`, {
-        value: reading.exit.status,
       }),
     );
   }
@@ -200,17 +197,22 @@ function statusReasons(reading: SmartReading): Reason[] {
       ),
     );
   }
+  return out;
+}
+
+/** Findings carried by the exit status (bits 2–7); bit 3 only when smart_status didn't say it. */
+function exitReasons(reading: SmartReading): Reason[] {
+  const out: Reason[] = [];
+  const exitValue = { value: reading.exit.status };
+  if (hasBit(reading.exit, 'DISK_FAILING') && reading.attributes.smartPassed !== false) {
+    const text = `smartctl exit bit: ${EXIT_BIT_MEANING.DISK_FAILING}`;
+    out.push(reason('exit-disk-failing', 'failing', text, exitValue));
+  }
   for (const [bit, level, code] of EXIT_RULES) {
     if (!hasBit(reading.exit, bit)) continue;
-    const count =
-      bit === 'ERROR_LOG' && a.ataErrorLogCount !== undefined
-        ? ` (${a.ataErrorLogCount} entries)`
-        : '';
-    out.push(
-      reason(code, level, `smartctl exit bit: ${EXIT_BIT_MEANING[bit]}${count}`, {
-        value: reading.exit.status,
-      }),
-    );
+    const n = reading.attributes.ataErrorLogCount;
+    const count = bit === 'ERROR_LOG' && n !== undefined ? ` (${n} entries)` : '';
+    out.push(reason(code, level, `smartctl exit bit: ${EXIT_BIT_MEANING[bit]}${count}`, exitValue));
   }
   return out;
 }
