@@ -46,7 +46,7 @@ export class BlockTopology {
   /** Reads `${sysRoot}/class/block/*`; a missing directory gives an empty graph. */
   static async load(sysRoot: string): Promise<BlockTopology> {
     const classDir = join(sysRoot, 'class', 'block');
-    const names = await readdir(classDir).catch(() => []);
+    const names = await entries(classDir);
     const devices: BlockDevice[] = [];
     for (const name of names.sort()) {
       const dir = join(classDir, name);
@@ -61,8 +61,8 @@ export class BlockTopology {
         ...(dev === undefined ? {} : { dev }),
         ...(partition && parentName !== 'block' ? { parent: parentName } : {}),
         ...(dmName === undefined ? {} : { dmName }),
-        slaves: await readdir(join(dir, 'slaves')).catch(() => []),
-        holders: await readdir(join(dir, 'holders')).catch(() => []),
+        slaves: await entries(join(dir, 'slaves')),
+        holders: await entries(join(dir, 'holders')),
         virtual: real.includes('/devices/virtual/'),
       });
     }
@@ -118,6 +118,11 @@ export class BlockTopology {
     walk(name, 0);
     return { disks: [...disks].sort(), path, virtualLeaves };
   }
+}
+
+/** Directory entries, without dotfiles (sysfs has none; fixture trees keep empty dirs with one). */
+async function entries(dir: string): Promise<string[]> {
+  return (await readdir(dir).catch(() => [])).filter((n) => !n.startsWith('.'));
 }
 
 async function readText(path: string): Promise<string | undefined> {
