@@ -24,14 +24,15 @@ export class Framer {
 
   /**
    * Feeds a chunk and returns the whole frames it completed, each including its length word.
-   * Throws {@link LibvirtProtocolError} on an invalid length word.
+   * Throws {@link LibvirtProtocolError} on an invalid length word. The frames are appended to
+   * `frames` as they complete, so a caller that passes its own array still has the whole
+   * frames that preceded the invalid length word in the same chunk when this throws.
    */
-  push(chunk: Buffer): Buffer[] {
+  push(chunk: Buffer, frames: Buffer[] = []): Buffer[] {
     if (this.#failed) throw this.#failed;
-    if (chunk.length === 0) return [];
+    if (chunk.length === 0) return frames;
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
-    const frames: Buffer[] = [];
     for (;;) {
       if (this.#expected < 0) {
         if (this.#buffered < LEN_WORD_BYTES) break;

@@ -279,12 +279,14 @@ export class RpcConnection {
 
   #onData(chunk: Buffer): void {
     this.#lastRx = performance.now();
-    let frames: Buffer[];
+    // Route the whole frames that precede a framing error before failing: what arrived intact
+    // must not depend on how the stream was split into chunks.
+    const frames: Buffer[] = [];
+    let framingError: unknown = null;
     try {
-      frames = this.#framer.push(chunk);
+      this.#framer.push(chunk, frames);
     } catch (err) {
-      this.#fail(err);
-      return;
+      framingError = err;
     }
     for (const frame of frames) {
       if (this.#closeInfo) return;
@@ -295,6 +297,7 @@ export class RpcConnection {
         return;
       }
     }
+    if (framingError !== null) this.#fail(framingError);
   }
 
   #fail(err: unknown): void {

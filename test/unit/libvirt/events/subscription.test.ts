@@ -20,6 +20,7 @@ import {
   cat,
   dom,
   EventProc,
+  eventFrame,
   i32,
   opt,
   Proc,
@@ -221,6 +222,21 @@ describe('LibvirtClient.subscribe', () => {
     await sleep(20);
     peer.destroy();
     assert.deepEqual(await done, []);
+  });
+
+  it('delivers the events that precede a protocol violation in the same chunk', async (t) => {
+    const { client: c, peer } = await client(t);
+    const sub = await c.subscribe({ events: ['lifecycle'] });
+    const cb = sub.callbackIds[0]!;
+    peer.write(
+      cat(
+        eventFrame(EventProc.LIFECYCLE, lifecycle(cb, 2)),
+        eventFrame(EventProc.LIFECYCLE, lifecycle(cb, 3)),
+        u32(7),
+      ),
+    );
+    assert.equal((await c.closed).reason, 'protocol');
+    assert.deepEqual((await rest(sub)).map(label), ['Started/Booted', 'Suspended/Paused']);
   });
 
   it('deregisters its callbacks on close() and ends', async (t) => {

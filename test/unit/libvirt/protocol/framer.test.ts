@@ -5,7 +5,7 @@ import { LibvirtProtocolError } from '../../../../agent/libvirt/errors.ts';
 import { MAX_FRAME_BYTES } from '../../../../agent/libvirt/protocol/constants.ts';
 import { Framer } from '../../../../agent/libvirt/protocol/framer.ts';
 import { ALL_FRAMES } from '../../../fixtures/xdr/rpc-examples.ts';
-import { cat, frame, splits, str, u32 } from '../../../helpers/xdr-builders.ts';
+import { cat, frame, i32, splits, str, u32 } from '../../../helpers/xdr-builders.ts';
 
 const FIXTURES = Object.entries(ALL_FRAMES);
 const ALL = cat(...FIXTURES.map(([, f]) => f));
@@ -178,5 +178,29 @@ describe('Framer length word validation', () => {
     framer.push(cat(u32(MAX_FRAME_BYTES), u32(0x20008086), Buffer.alloc(1000)));
     assert.equal(framer.bufferedBytes, 1008);
     assert.ok(process.memoryUsage().arrayBuffers - before < 1024 * 1024);
+  });
+
+  it('does not lose whole frames that precede an invalid length word in the same chunk', () => {
+    const good = frame({ proc: 318, serial: 1, type: 2 }, i32(7));
+    const chunk = cat(good, good, u32(3));
+    for (const chunks of splits(chunk)) {
+      const framer = new Framer();
+      const got: Buffer[] = [];
+      let error: unknown = null;
+      for (const c of chunks) {
+        try {
+          framer.push(c, got);
+        } catch (err) {
+          error = err;
+          break;
+        }
+      }
+      assert.ok(error instanceof LibvirtProtocolError, 'the violation is still reported');
+      assert.deepEqual(
+        got.map((f) => Buffer.from(f)),
+        [good, good],
+        `split ${chunks.map((c) => c.length).join('+')}`,
+      );
+    }
   });
 });
