@@ -2,9 +2,11 @@ import { performance } from 'node:perf_hooks';
 import {
   CloseReason,
   isVirError,
+  LibvirtAbortError,
   LibvirtError,
   LibvirtErrorCode,
   LibvirtProtocolError,
+  LibvirtTimeoutError,
   VirErrorCode,
 } from './errors.ts';
 import { AuthType, ConnectFlags, Feature, Program } from './protocol/constants.ts';
@@ -131,6 +133,18 @@ export class LibvirtConnection {
       return conn;
     } catch (err) {
       conn.#rpc.destroy(CloseReason.CLIENT, null, 'handshake failed');
+      // The handshake's deadline aborts the pending call through `signal`: that is a timeout,
+      // not the caller's cancellation, and must not read as one (a supervisor stops on abort).
+      if (
+        err instanceof LibvirtTimeoutError ||
+        (err instanceof LibvirtAbortError && !(options.signal?.aborted ?? false))
+      ) {
+        const step = /^[A-Z_]+/.exec(err.message)?.[0] ?? 'the handshake';
+        throw new LibvirtTimeoutError(
+          `Cannot open libvirt connection ${uri}: no answer within ${timeoutMs} ms (waiting for ${step})`,
+          timeoutMs,
+        );
+      }
       if (err instanceof LibvirtError && err.code !== LibvirtErrorCode.REMOTE) throw err;
       throw new LibvirtError(
         isVirError(err, VirErrorCode.AUTH_FAILED) || isVirError(err, VirErrorCode.RPC)

@@ -16,6 +16,7 @@ import {
   LibvirtError,
   LibvirtProtocolError,
   LibvirtRemoteError,
+  LibvirtTimeoutError,
 } from '../../../agent/libvirt/errors.ts';
 import * as C from '../../../agent/libvirt/procedures/connect.ts';
 import { FakeLibvirtd } from '../../helpers/fake-libvirtd.ts';
@@ -452,5 +453,39 @@ describe('LibvirtClient calls through the fake', () => {
     );
     const call = (await fake.nextPeer()).calls.at(-1)!;
     assert.deepEqual(call.payload, cat(i32(1), u32(3)));
+  });
+});
+
+describe('LibvirtConnection.open failure cleanup', () => {
+  it('reports a handshake that outlives connectTimeoutMs as a timeout, not an abort', async (t) => {
+    const fake = await FakeLibvirtd.start(t);
+    fake.on(Proc.AUTH_LIST, () => undefined); // silence
+    const started = performance.now();
+    await assert.rejects(
+      LibvirtConnection.open({
+        socketPath: fake.socketPath,
+        uri: 'test:///default',
+        connectTimeoutMs: 200,
+        keepaliveIntervalMs: 0,
+      }),
+      (err: unknown) => {
+        assert.ok(
+          err instanceof LibvirtTimeoutError,
+          `expected LibvirtTimeoutError, got ${String(err)}`,
+        );
+        assert.equal(err.code, 'VFT_ERR_LIBVIRT_TIMEOUT');
+        assert.equal(err.timeoutMs, 200);
+        assert.equal(
+          err.message,
+          'Cannot open libvirt connection test:///default: no answer within 200 ms (waiting for AUTH_LIST)',
+        );
+        return true;
+      },
+    );
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 190 && elapsed < 1000, `gave up after ${elapsed} ms`);
+    await (
+      await fake.nextPeer()
+    ).closed;
   });
 });
