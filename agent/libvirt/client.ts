@@ -88,7 +88,14 @@ export class LibvirtConnection {
       signal: options.signal,
       ...(options.tls ? { tls: options.tls } : {}),
     });
-    const conn = new LibvirtConnection(new RpcConnection(socket, options));
+    let rpc: RpcConnection;
+    try {
+      rpc = new RpcConnection(socket, options);
+    } catch (err) {
+      socket.destroy(); // invalid options: do not leak the socket we just opened
+      throw err;
+    }
+    const conn = new LibvirtConnection(rpc);
     try {
       const opts: CallOptions = { signal, timeoutMs };
       const authTypes = await conn.call(P.authList, undefined, opts);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { LibvirtClient } from '../../../agent/libvirt/api.ts';
 import { LibvirtConnection } from '../../../agent/libvirt/client.ts';
@@ -487,5 +488,25 @@ describe('LibvirtConnection.open failure cleanup', () => {
     await (
       await fake.nextPeer()
     ).closed;
+  });
+
+  it('leaves no socket open when the options are invalid', async (t) => {
+    const fake = await FakeLibvirtd.start(t);
+    await assert.rejects(
+      LibvirtConnection.open({
+        socketPath: fake.socketPath,
+        uri: 'test:///default',
+        maxInFlight: 0,
+      }),
+      (err: unknown) => err instanceof RangeError && /maxInFlight/.test(err.message),
+    );
+    await sleep(100);
+    const open = fake.peers.filter((p) => !p.isClosed);
+    await Promise.race([
+      Promise.all(open.map((p) => p.closed)),
+      sleep(1000).then(() =>
+        assert.fail(`${open.length} socket(s) left open by the failed open()`),
+      ),
+    ]);
   });
 });
