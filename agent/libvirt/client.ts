@@ -15,7 +15,7 @@ import type { Domain } from './protocol/types.ts';
 import { CONNECTION_CLOSED_PROC, eventSpecByProc } from './events/decode.ts';
 import type { DomainEvent } from './events/decode.ts';
 import * as P from './procedures/connect.ts';
-import { RpcConnection } from './rpc/connection.ts';
+import { MAX_TIMER_MS, RpcConnection } from './rpc/connection.ts';
 import type { CallOptions, CloseInfo, RpcConnectionOptions } from './rpc/connection.ts';
 import type { Procedure } from './rpc/procedure.ts';
 import { XdrReader } from './xdr/reader.ts';
@@ -79,6 +79,11 @@ export class LibvirtConnection {
       endpoint = { kind: 'unix', path: options.socketPath, name: endpoint.name };
     }
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) {
+      throw new RangeError(
+        `Cannot open libvirt connection ${uri}: connectTimeoutMs must be between 1 and ${MAX_TIMER_MS}, got ${timeoutMs}`,
+      );
+    }
     const signal = AbortSignal.any([
       AbortSignal.timeout(timeoutMs),
       ...(options.signal ? [options.signal] : []),

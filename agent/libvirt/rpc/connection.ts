@@ -25,6 +25,9 @@ import { XdrReader } from '../xdr/reader.ts';
 import { XdrWriter } from '../xdr/writer.ts';
 import type { Procedure } from './procedure.ts';
 
+/** Longest delay a Node timer can hold; a longer one fires after 1 ms instead. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Options of one RPC connection. */
 export interface RpcConnectionOptions {
   /**
@@ -94,10 +97,15 @@ export class RpcConnection {
 
   constructor(socket: Duplex, options: RpcConnectionOptions = {}) {
     this.#maxInFlight = positiveInt('maxInFlight', options.maxInFlight ?? 4);
-    this.#callTimeoutMs = positiveInt('callTimeoutMs', options.callTimeoutMs ?? 30_000);
+    this.#callTimeoutMs = positiveInt(
+      'callTimeoutMs',
+      options.callTimeoutMs ?? 30_000,
+      MAX_TIMER_MS,
+    );
     this.#keepaliveIntervalMs = nonNegativeInt(
       'keepaliveIntervalMs',
       options.keepaliveIntervalMs ?? 5_000,
+      MAX_TIMER_MS,
     );
     this.#keepaliveCount = positiveInt('keepaliveCount', options.keepaliveCount ?? 5);
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
@@ -158,6 +166,13 @@ export class RpcConnection {
       );
     }
     const timeoutMs = options.timeoutMs ?? this.#callTimeoutMs;
+    if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot call ${proc.name}: timeoutMs must be between 1 and ${MAX_TIMER_MS}, got ${timeoutMs}`,
+        ),
+      );
+    }
     return new Promise<R>((resolve, reject) => {
       const p: Pending = {
         proc: proc as Procedure<unknown, unknown>,
@@ -428,16 +443,16 @@ export class RpcConnection {
   }
 }
 
-function positiveInt(name: string, v: number): number {
-  if (!Number.isInteger(v) || v <= 0) {
-    throw new RangeError(`Cannot use ${name}: must be a positive integer, got ${v}`);
+function positiveInt(name: string, v: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(v) || v <= 0 || v > max) {
+    throw new RangeError(`Cannot use ${name}: must be an integer from 1 to ${max}, got ${v}`);
   }
   return v;
 }
 
-function nonNegativeInt(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 0) {
-    throw new RangeError(`Cannot use ${name}: must be a non-negative integer, got ${v}`);
+function nonNegativeInt(name: string, v: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(v) || v < 0 || v > max) {
+    throw new RangeError(`Cannot use ${name}: must be an integer from 0 to ${max}, got ${v}`);
   }
   return v;
 }

@@ -490,6 +490,23 @@ describe('LibvirtConnection.open failure cleanup', () => {
     ).closed;
   });
 
+  it('refuses a connectTimeoutMs that Node timers cannot hold, before dialing', async (t) => {
+    const fake = await FakeLibvirtd.start(t);
+    for (const connectTimeoutMs of [2 ** 31, Infinity, 0]) {
+      await assert.rejects(
+        LibvirtConnection.open({
+          socketPath: fake.socketPath,
+          uri: 'test:///default',
+          connectTimeoutMs,
+        }),
+        (err: unknown) => err instanceof RangeError && /connectTimeoutMs/.test(err.message),
+        String(connectTimeoutMs),
+      );
+    }
+    await sleep(20);
+    assert.equal(fake.peers.length, 0, 'no connection was attempted');
+  });
+
   it('leaves no socket open when the options are invalid', async (t) => {
     const fake = await FakeLibvirtd.start(t);
     await assert.rejects(

@@ -642,3 +642,35 @@ describe('RpcConnection protocol violations close the connection', () => {
     assert.equal(events.length, 0);
   });
 });
+
+describe('RpcConnection timer bounds', () => {
+  it('refuses connection deadlines that Node timers cannot hold (they would fire after 1 ms)', () => {
+    const socket = new PassThrough();
+    for (const bad of [
+      { callTimeoutMs: 2 ** 31 },
+      { callTimeoutMs: Infinity },
+      { keepaliveIntervalMs: 2 ** 31 },
+    ]) {
+      assert.throws(() => new RpcConnection(socket, bad), RangeError, JSON.stringify(bad));
+    }
+  });
+
+  it('refuses a per-call deadline that Node timers cannot hold, instead of firing it at once', async (t) => {
+    const { rpc, peer } = await connect(t);
+    for (const timeoutMs of [Infinity, 2 ** 31, 0, -5, NaN]) {
+      await assert.rejects(
+        rpc.call(D.domainLookupByName, 'x', { timeoutMs }),
+        (err: unknown) => err instanceof RangeError && /timeoutMs/.test(err.message),
+        String(timeoutMs),
+      );
+    }
+    // The largest deadline a timer can hold really waits.
+    const call = settle(rpc.call(D.domainLookupByName, 'y', { timeoutMs: 2 ** 31 - 1 }));
+    await sleep(50);
+    assert.deepEqual(peer.calls.map(nameOf), ['y'], 'the refused calls never reached the wire');
+    assert.equal(rpc.inFlight, 1);
+    peer.reply(peer.calls[0]!, dom('y'));
+    const r = await call;
+    assert.ok(r.ok && r.value.name === 'y');
+  });
+});
