@@ -2,9 +2,10 @@
  * Pure: a normalized SMART reading → disk verdict with reasons. The rules and their sources
  * are in thresholds.ts and docs/adr/0006-health-risk-model.md.
  */
+import { EXIT_RULES, NVME_CRITICAL_WARNING_BITS, RULES, type Rule } from './disk-rules.ts';
 import type { Count } from './json-access.ts';
-import { reason, verdictOf, type Reason, type ReasonLevel, type Risk } from './risk.ts';
-import { describeExit, EXIT_BIT_MEANING, hasBit, type SmartctlExitBitName } from './smart-exit.ts';
+import { reason, verdictOf, type Reason, type Risk } from './risk.ts';
+import { describeExit, EXIT_BIT_MEANING, hasBit } from './smart-exit.ts';
 import type { SmartAttributes, SmartReading } from './smart-types.ts';
 import { DEFAULT_DISK_THRESHOLDS, type DiskThresholds, type LevelThreshold } from './thresholds.ts';
 
@@ -13,94 +14,6 @@ export interface DiskAssessment {
   readonly risk: Risk;
   readonly reasons: readonly Reason[];
 }
-
-/** NVMe SMART log byte 0, bit by bit (NVMe base specification, "Critical Warning"). */
-export const NVME_CRITICAL_WARNING_BITS: readonly (readonly [number, string, string])[] = [
-  [0x01, 'spare_below_threshold', 'available spare is below its threshold'],
-  [0x02, 'temperature', 'temperature is above or below its threshold'],
-  [0x04, 'reliability_degraded', 'NVM subsystem reliability is degraded'],
-  [0x08, 'media_read_only', 'media is in read-only mode'],
-  [0x10, 'volatile_memory_backup_failed', 'volatile memory backup device failed'],
-  [0x20, 'persistent_memory_region_unreliable', 'persistent memory region is unreliable'],
-];
-
-interface Rule {
-  readonly key: keyof SmartAttributes & keyof DiskThresholds;
-  readonly code: string;
-  readonly label: string;
-  readonly why: string;
-}
-
-const RULES: readonly Rule[] = [
-  {
-    key: 'reallocatedSectors',
-    code: 'reallocated-sectors',
-    label: 'Reallocated_Sector_Ct (5)',
-    why: 'Backblaze: investigate at > 0; AFR 23.6 %/yr from 17',
-  },
-  {
-    key: 'reportedUncorrect',
-    code: 'reported-uncorrect',
-    label: 'Reported_Uncorrect (187)',
-    why: 'Backblaze AFR 33.9 %/yr at 1',
-  },
-  {
-    key: 'commandTimeouts',
-    code: 'command-timeouts',
-    label: 'Command_Timeout (188)',
-    why: 'Backblaze: investigate at > 0; AFR 10 %/yr above 100',
-  },
-  {
-    key: 'pendingSectors',
-    code: 'pending-sectors',
-    label: 'Current_Pending_Sector (197)',
-    why: 'Backblaze AFR 34.2 %/yr from 2',
-  },
-  {
-    key: 'offlineUncorrectable',
-    code: 'offline-uncorrectable',
-    label: 'Offline_Uncorrectable (198)',
-    why: 'Backblaze AFR 81.4 %/yr from 1',
-  },
-  {
-    key: 'crcErrors',
-    code: 'crc-errors',
-    label: 'UDMA_CRC_Error_Count (199)',
-    why: 'interface CRC errors: check the cable and backplane',
-  },
-  {
-    key: 'mediaErrors',
-    code: 'media-errors',
-    label: 'NVMe media_errors',
-    why: 'unrecovered data-integrity errors',
-  },
-  {
-    key: 'percentageUsed',
-    code: 'percentage-used',
-    label: 'NVMe percentage_used',
-    why: 'rated endurance used',
-  },
-  {
-    key: 'scsiGrownDefects',
-    code: 'grown-defects',
-    label: 'SCSI grown defect list',
-    why: 'remapped sectors, judged like ATA 5',
-  },
-  {
-    key: 'scsiUncorrectedErrors',
-    code: 'scsi-uncorrected-errors',
-    label: 'SCSI total uncorrected errors',
-    why: 'unrecovered read/write/verify errors',
-  },
-];
-
-const EXIT_RULES: readonly (readonly [SmartctlExitBitName, ReasonLevel, string])[] = [
-  ['PREFAIL_AT_THRESHOLD', 'failing', 'exit-prefail-threshold'],
-  ['THRESHOLD_IN_PAST', 'warning', 'exit-threshold-in-past'],
-  ['SELF_TEST_ERRORS', 'warning', 'exit-self-test-errors'],
-  ['ERROR_LOG', 'info', 'exit-error-log'],
-  ['SMART_COMMAND_FAILED', 'info', 'exit-smart-command-failed'],
-];
 
 /**
  * Judges one reading. A disk in standby is judged on `lastKnown` (the last full reading) when

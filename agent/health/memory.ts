@@ -160,7 +160,11 @@ export function assessMemory(
       ueNoinfo: c.ueNoinfo,
       ceRate24h: rates.ceRate24h,
       ueRate24h: rates.ueRate24h,
-      risk: verdictOf(reasons),
+      // A controller is as bad as its worst DIMM, even when its own totals aren't judged.
+      risk: worstKnown([
+        verdictOf(reasons),
+        ...dimms.filter((d) => d.controller === c.name).map((d) => d.risk),
+      ]),
       reasons,
       notes: c.notes,
     });

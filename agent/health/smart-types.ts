@@ -99,6 +99,6 @@ export interface SmartReading {
 
 /** A smartctl run that produced no usable document. */
 export interface SmartFailure {
-  readonly code: 'timeout' | 'bad-output' | 'killed' | 'not-run';
+  readonly code: 'timeout' | 'bad-output' | 'killed' | 'not-run' | 'scan-output';
   readonly message: string;
 }

@@ -146,7 +146,10 @@ export function readingFromRun(run: SmartctlRun, device: SmartDevice): SmartRead
       message: `smartctl ${deviceId(device)} was killed by ${run.signal}`,
     });
   }
-  return readingFromText(run.stdout, source, fallback);
+  const reading = readingFromText(run.stdout, source, fallback);
+  // The device we asked about is authoritative (smartctl may print a resolved or bridge name).
+  if (reading.identity.device === device.name) return reading;
+  return { ...reading, identity: { ...reading.identity, device: device.name } };
 }
 
 function dedupe(devices: readonly SmartDevice[]): SmartDevice[] {
