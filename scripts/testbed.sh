@@ -53,8 +53,11 @@ apt_update_if_stale() {
     return 0
   fi
   log "apt-get update"
-  apt-get update -qq
-  touch "$stamp"
+  if apt-get update -qq; then
+    touch "$stamp"
+  else
+    log "apt-get update failed: going on with the package lists as they are"
+  fi
 }
 
 pkg_installed() {
@@ -70,8 +73,8 @@ cmd_install() {
   if ((${#missing[@]} > 0)); then
     apt_update_if_stale
     log "apt-get install ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
-      >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      -o DPkg::Lock::Timeout=300 "${missing[@]}" >/dev/null
   fi
   # libvirtd's QEMU driver refuses to start without its user (libvirt-daemon-system would create
   # it, but that package pulls in the systemd integration).
@@ -104,6 +107,11 @@ pid_alive() {
   [[ -r /proc/$pid/comm && $(<"/proc/$pid/comm") == "$2" ]]
 }
 
+# pid_dead PIDFILE NAME: the pid file names a pid, and that pid is not a live NAME.
+pid_dead() {
+  [[ -r $1 && $(<"$1") =~ ^[0-9]+$ ]] && ! pid_alive "$1" "$2"
+}
+
 libvirt_answers() { timeout "${1:-5}" virsh -c "$CONNECT" uri >/dev/null 2>&1; }
 
 cmd_start() {
@@ -114,32 +122,34 @@ cmd_start() {
   if ! pid_alive "$VIRTLOGD_PIDFILE" virtlogd; then
     rm -f "$VIRTLOGD_PIDFILE" /run/libvirt/virtlogd-sock /run/libvirt/virtlogd-admin-sock
     log "starting virtlogd"
-    LIBVIRT_LOG_OUTPUTS="3:file:/var/log/libvirt/virtlogd.log" virtlogd -d
+    LIBVIRT_LOG_OUTPUTS="3:file:/var/log/libvirt/virtlogd.log" virtlogd -d \
+      </dev/null >/dev/null 2>&1 9>&-
   fi
   if ! pid_alive "$LIBVIRTD_PIDFILE" libvirtd; then
     # A socket file left by a dead daemon must not fool anyone: remove it with the pid file.
     rm -f "$LIBVIRTD_PIDFILE" "$LIBVIRT_SOCK" /run/libvirt/libvirt-sock-ro \
       /run/libvirt/libvirt-admin-sock
     log "starting libvirtd"
-    LIBVIRT_LOG_OUTPUTS="3:file:/var/log/libvirt/libvirtd.log" libvirtd -d
+    LIBVIRT_LOG_OUTPUTS="3:file:/var/log/libvirt/libvirtd.log" libvirtd -d \
+      </dev/null >/dev/null 2>&1 9>&-
   fi
-  # The first start on a machine probes QEMU's capabilities (~30 s under TCG; cached in
-  # /var/cache/libvirt/qemu afterwards): the first connection waits for that.
-  local deadline=$((SECONDS + START_DEADLINE_S))
+  local t0=$SECONDS deadline=$((SECONDS + START_DEADLINE_S))
   until libvirt_answers 60; do
     if ((SECONDS >= deadline)); then
       tail -n 20 /var/log/libvirt/libvirtd.log >&2 || true
       die "libvirtd did not answer on $CONNECT within ${START_DEADLINE_S}s"
     fi
-    pid_alive "$LIBVIRTD_PIDFILE" libvirtd || {
+    # The daemonized child writes its pid file a moment after `libvirtd -d` returns.
+    if pid_dead "$LIBVIRTD_PIDFILE" libvirtd ||
+      { [[ ! -s $LIBVIRTD_PIDFILE ]] && ((SECONDS - t0 > 10)); }; then
       tail -n 20 /var/log/libvirt/libvirtd.log >&2 || true
-      die "libvirtd exited (log: /var/log/libvirt/libvirtd.log)"
-    }
+      die "libvirtd is not running (log: /var/log/libvirt/libvirtd.log)"
+    fi
     sleep 0.2
   done
   # `virsh version` also makes the daemon load the QEMU capabilities (first time on a machine:
-  # ~30 s of probing under TCG, cached in /var/cache/libvirt/qemu afterwards), so the first test
-  # that defines a domain does not pay for it.
+  # 10-30 s of probing, cached in /var/cache/libvirt/qemu afterwards), so the first test that
+  # defines a domain does not pay for it.
   local left=$((deadline - SECONDS))
   ((left > 5)) || left=5
   timeout "$left" virsh -c "$CONNECT" version >/dev/null ||
@@ -407,6 +417,12 @@ VFT_TESTBED_GUEST_HASH=$hash
 EOF
   mv "$TESTBED_DIR/testbed.env.tmp" "$TESTBED_DIR/testbed.env"
   echo "$hash" >"$TESTBED_DIR/.guest-hash"
+  # Keep only the two kernel packages in use.
+  local deb
+  for deb in "$CACHE_DIR"/*.deb; do
+    [[ -f $deb ]] || continue
+    case ${deb##*/} in "${cloud}"_* | "${generic}"_*) ;; *) rm -f "$deb" ;; esac
+  done
   log "guest built: kernel $kcloud (+ $kgeneric for the watchdog), initramfs $(du -h "$TESTBED_DIR/initramfs.gz" | cut -f1)"
 }
 
@@ -480,6 +496,7 @@ cmd_demo() {
   virsh_c start "$DEMO" >/dev/null
   log "demo guest '$DEMO' started: it panics every ~20 s and libvirt restarts it"
   log "console: $CONSOLE_DIR/$DEMO.log; stop it with: $0 clean"
+  exec 9>&- # the test bed lock must not live on in the agent
   exec node dist/agent/main.js events --connect "$CONNECT"
 }
 
@@ -543,8 +560,20 @@ usage() {
   sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
 }
 
+# One test bed change at a time (two `up`s at once: CI and a developer, two terminals).
+# Daemons are started with fd 9 closed, or they would hold the lock forever.
+LOCK_FILE=/run/lock/virt-ft-testbed.lock
+lock() {
+  mkdir -p "${LOCK_FILE%/*}"
+  exec 9>"$LOCK_FILE"
+  flock -w 600 9 || die "another scripts/testbed.sh holds $LOCK_FILE"
+}
+
 main() {
   local cmd=${1:-}
+  case $cmd in
+    install | start | stop | guest | up | demo | clean) need_root "$cmd" && lock ;;
+  esac
   case $cmd in
     install) cmd_install ;;
     start) cmd_start ;;
