@@ -98,13 +98,14 @@ fix_dev_kvm() {
 
 # ---------------------------------------------------------------- daemons
 
-# pid_alive PIDFILE NAME: the pid file names a live process whose command is NAME.
+# pid_alive PIDFILE NAME: the pid file names a live (not zombie) process whose command is NAME.
 pid_alive() {
   local pid
   [[ -r $1 ]] || return 1
   pid=$(<"$1")
   [[ $pid =~ ^[0-9]+$ ]] || return 1
-  [[ -r /proc/$pid/comm && $(<"/proc/$pid/comm") == "$2" ]]
+  [[ -r /proc/$pid/comm && $(<"/proc/$pid/comm") == "$2" ]] || return 1
+  ! grep -qE '^State:[[:space:]]*[ZX]' "/proc/$pid/status" 2>/dev/null
 }
 
 # pid_dead PIDFILE NAME: the pid file names a pid, and that pid is not a live NAME.
@@ -113,6 +114,16 @@ pid_dead() {
 }
 
 libvirt_answers() { timeout "${1:-5}" virsh -c "$CONNECT" uri >/dev/null 2>&1; }
+
+start_libvirtd_if_dead() {
+  pid_alive "$LIBVIRTD_PIDFILE" libvirtd && return 0
+  # A socket file left by a dead daemon must not fool anyone: remove it with the pid file.
+  rm -f "$LIBVIRTD_PIDFILE" "$LIBVIRT_SOCK" /run/libvirt/libvirt-sock-ro \
+    /run/libvirt/libvirt-admin-sock
+  log "starting libvirtd"
+  LIBVIRT_LOG_OUTPUTS="3:file:/var/log/libvirt/libvirtd.log" libvirtd -d \
+    </dev/null >/dev/null 2>&1 9>&-
+}
 
 cmd_start() {
   need_root start
@@ -125,25 +136,25 @@ cmd_start() {
     LIBVIRT_LOG_OUTPUTS="3:file:/var/log/libvirt/virtlogd.log" virtlogd -d \
       </dev/null >/dev/null 2>&1 9>&-
   fi
-  if ! pid_alive "$LIBVIRTD_PIDFILE" libvirtd; then
-    # A socket file left by a dead daemon must not fool anyone: remove it with the pid file.
-    rm -f "$LIBVIRTD_PIDFILE" "$LIBVIRT_SOCK" /run/libvirt/libvirt-sock-ro \
-      /run/libvirt/libvirt-admin-sock
-    log "starting libvirtd"
-    LIBVIRT_LOG_OUTPUTS="3:file:/var/log/libvirt/libvirtd.log" libvirtd -d \
-      </dev/null >/dev/null 2>&1 9>&-
-  fi
-  local t0=$SECONDS deadline=$((SECONDS + START_DEADLINE_S))
+  start_libvirtd_if_dead
+  local t0=$SECONDS deadline=$((SECONDS + START_DEADLINE_S)) restarts=0
   until libvirt_answers 60; do
     if ((SECONDS >= deadline)); then
       tail -n 20 /var/log/libvirt/libvirtd.log >&2 || true
       die "libvirtd did not answer on $CONNECT within ${START_DEADLINE_S}s"
     fi
-    # The daemonized child writes its pid file a moment after `libvirtd -d` returns.
+    # The daemonized child writes its pid file a moment after `libvirtd -d` returns. A daemon
+    # that was still dying when we looked (SIGKILLed just before) makes the new one exit: it
+    # could not take the pid file lock. Start again then, twice at most.
     if pid_dead "$LIBVIRTD_PIDFILE" libvirtd ||
       { [[ ! -s $LIBVIRTD_PIDFILE ]] && ((SECONDS - t0 > 10)); }; then
-      tail -n 20 /var/log/libvirt/libvirtd.log >&2 || true
-      die "libvirtd is not running (log: /var/log/libvirt/libvirtd.log)"
+      if ((restarts >= 2)); then
+        tail -n 20 /var/log/libvirt/libvirtd.log >&2 || true
+        die "libvirtd does not stay up (log: /var/log/libvirt/libvirtd.log)"
+      fi
+      restarts=$((restarts + 1))
+      t0=$SECONDS
+      start_libvirtd_if_dead
     fi
     sleep 0.2
   done
