@@ -4,7 +4,7 @@
  * unknown USB bridge), so that every disk gets a line — "unknown" with smartctl's own message
  * when SMART can't be read — instead of silently disappearing.
  */
-import { AgentError } from '../../shared/errors.ts';
+import { AgentError, ErrorCode } from '../../shared/errors.ts';
 import { blockNamesForSmartDevice, BlockTopology } from './block-topology.ts';
 import { parseJson } from './lossless-json.ts';
 import type { HealthLogger, HealthReader } from './reader.ts';
@@ -108,7 +108,17 @@ export class SmartReader implements HealthReader<SmartResult> {
     };
     try {
       const run = await this.#smartctl.read(device, signal);
-      return readingFromRun(run, device);
+      const reading = readingFromRun(run, device);
+      const f = reading.failure;
+      if (f !== undefined) {
+        // The check goes on (the disk is `unknown`); the log carries the stable code.
+        const code =
+          f.code === 'timeout'
+            ? ErrorCode.HEALTH_SMARTCTL_TIMEOUT
+            : ErrorCode.HEALTH_SMARTCTL_OUTPUT;
+        this.#log.warn({ code, device: deviceId(device), argv: run.argv }, f.message);
+      }
+      return reading;
     } catch (err) {
       if (signal?.aborted === true) throw err;
       return failedReading(device.name, fallback, {

@@ -130,4 +130,21 @@ describe('SMART reader', () => {
       ['healthy'],
     );
   });
+
+  it('logs a hung or garbled smartctl under its stable error code', async (t) => {
+    const fake = await fakeSmartctl(t, { devices: { '/dev/sda': { stdout: 'garbage' } } });
+    const sysRoot = await sysTree(t, [['sda', '8:0', false]]);
+    const warnings: Record<string, unknown>[] = [];
+    const log = { ...silentLogger, warn: (o: Record<string, unknown>) => void warnings.push(o) };
+    const reader = new SmartReader(
+      { smartctlPath: fake.path, timeoutMs: 5000, concurrency: 2, minIntervalMs: 0, sysRoot },
+      log,
+    );
+    const result = await reader.read();
+    assert.equal(result.readings[0]?.failure?.code, 'bad-output');
+    assert.deepEqual(
+      warnings.map((w) => [w.code, w.device]),
+      [['VFT_ERR_HEALTH_SMARTCTL_OUTPUT', '/dev/sda']],
+    );
+  });
 });
