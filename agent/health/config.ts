@@ -34,6 +34,10 @@ export const HealthConfigSchema = z.object({
   smartctlTimeoutMs: z.number().int().min(1000).default(30_000),
   smartConcurrency: z.number().int().min(1).max(8).default(2),
   smartMinIntervalMs: z.number().int().min(60_000).default(3_600_000),
+  /** Devices the scan never lists (HP Smart Array `cciss,N`), e.g. `{ name: '/dev/sda', type: 'cciss,0' }`. */
+  smartExtraDevices: z
+    .array(z.object({ name: z.string().min(1), type: z.string().min(1).exactOptional() }))
+    .default([]),
   thresholds: z
     .object({
       memory: z

@@ -51,6 +51,7 @@ export class HostHealth {
       concurrency: config.smartConcurrency,
       minIntervalMs: config.smartMinIntervalMs,
       sysRoot: config.sysfsRoot,
+      extraDevices: config.smartExtraDevices,
     };
     this.#smart = new SmartReader(smartConfig, this.#log, deps.smartctl);
   }
