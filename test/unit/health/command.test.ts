@@ -208,15 +208,25 @@ describe('virt-ft health (live, on fixture trees and a fake smartctl)', () => {
     t.after(() => rm(dir, { recursive: true, force: true }));
     await run({ sysfsRoot: `${SYS}edac-i10nm-dimm`, procRoot: proc, stateDir: dir }, { config });
     assert.equal((await stat(join(dir, HISTORY_FILE))).mode & 0o777, 0o600);
-    const saved = parseJson(await readFile(join(dir, HISTORY_FILE), 'utf8')) as {
-      edac: { units: Json };
+    type Series = { lastAt: number; samples: [number, number][] };
+    const load = async (): Promise<Series | undefined> => {
+      const saved = parseJson(await readFile(join(dir, HISTORY_FILE), 'utf8')) as {
+        edac: { units: Record<string, { ce: Series }> };
+      };
+      return saved.edac.units['mc7/dimm0']?.ce;
     };
-    assert.ok('mc7/dimm0' in saved.edac.units);
+    const first = await load();
+    assert.ok(first !== undefined);
+    await new Promise((resolve) => setTimeout(resolve, 20));
     const again = await run(
       { sysfsRoot: `${SYS}edac-i10nm-dimm`, procRoot: proc, stateDir: dir, json: true },
       { config },
     );
     assert.equal(again.code, 0);
+    const second = await load();
+    // Loaded, not started afresh: the first run's samples stay and only lastAt moves on.
+    assert.deepEqual(second?.samples, first.samples);
+    assert.ok((second?.lastAt ?? 0) > first.lastAt);
   });
 
   it('builds a commander subcommand with the documented options', () => {
