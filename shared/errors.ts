@@ -45,7 +45,7 @@ export function describeError(err: unknown): string {
       }
       cur = cur.cause;
     } else {
-      parts.push(String(cur));
+      parts.push(typeof cur === 'string' ? cur : JSON.stringify(cur));
       break;
     }
   }
