@@ -37,6 +37,9 @@ import {
   u32,
 } from '../../helpers/xdr-builders.ts';
 
+/** Every async test fails instead of hanging when a close, a reply or an event never comes. */
+const TEST_TIMEOUT_MS = 10_000;
+
 /** Runs of each property, and the time after which fast-check stops starting new ones. */
 const RUNS = 400;
 const TIME_LIMIT_MS = 4_000;
@@ -270,121 +273,130 @@ describe('fuzz: decoders', () => {
 });
 
 describe('fuzz: connection', () => {
-  it('turns any bytes from the daemon into values, typed errors or a close, within a deadline', async (t) => {
-    const fake = await FakeLibvirtd.start(t);
-    fake.on(Proc.CONNECT_GET_HOSTNAME, () => undefined);
-    fake.on(Proc.DOMAIN_GET_STATE, () => undefined);
-    fake.on(Proc.EVENT_REGISTER_ANY, (c, p) => {
-      p.reply(c, i32(CALLBACK_ID));
-    });
-    const baseline = process.memoryUsage().arrayBuffers;
-    let maxArrayBuffers = baseline;
-    const outcomes = new Map<string, number>();
-    const count = (k: string): void => {
-      outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
-    };
+  it(
+    'turns any bytes from the daemon into values, typed errors or a close, within a deadline',
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const fake = await FakeLibvirtd.start(t);
+      fake.on(Proc.CONNECT_GET_HOSTNAME, () => undefined);
+      fake.on(Proc.DOMAIN_GET_STATE, () => undefined);
+      fake.on(Proc.EVENT_REGISTER_ANY, (c, p) => {
+        p.reply(c, i32(CALLBACK_ID));
+      });
+      const baseline = process.memoryUsage().arrayBuffers;
+      let maxArrayBuffers = baseline;
+      const outcomes = new Map<string, number>();
+      const count = (k: string): void => {
+        outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
+      };
 
-    await watchUncaught(t, async () => {
-      await fc.assert(
-        fc.asyncProperty(streamArb, cutsArb, fc.boolean(), async (bytes, cuts, destroy) => {
-          const client = await LibvirtClient.connect({
-            socketPath: fake.socketPath,
-            uri: 'test:///default',
-            keepaliveIntervalMs: 0,
-          });
-          const sub = await client.subscribe({ events: ['lifecycle'], queueSize: 4 });
-          const peer = await fake.nextPeer();
-          const calls = [
-            client.getHostname(),
-            client.domainGetState({
-              name: 't',
-              uuid: '6695eb01-f6a4-8304-79aa-97f2502e193f',
-              id: 1,
-            }),
-          ].map((p) =>
-            p.then(
-              (v) => ({ ok: true as const, v }),
-              (e: unknown) => ({ ok: false as const, e }),
-            ),
-          );
-          const events = (async () => {
-            let n = 0;
-            for await (const e of sub) n += e.event === 'gap' ? 0 : 1;
-            return n;
-          })();
-          await peer.waitForCalls(Proc.DOMAIN_GET_STATE);
-          assert.deepEqual(
-            peer.calls.slice(-2).map((c) => c.serial),
-            [HOSTNAME_SERIAL, STATE_SERIAL],
-          );
-          for (const chunk of chunked(bytes, cuts)) {
-            peer.write(chunk);
-            await sleep(0);
-          }
-          if (destroy) peer.destroy();
-          else peer.end();
-
-          const deadline = sleep(1_000).then(() => 'hang' as const);
-          const closed = await Promise.race([client.closed, deadline]);
-          if (closed === 'hang') assert.fail('the connection did not close after EOF');
-          assert.ok(['eof', 'protocol', 'error'].includes(closed.reason), closed.reason);
-          if (closed.reason === 'protocol') assert.ok(closed.error instanceof LibvirtProtocolError);
-          count(`closed:${closed.reason}`);
-
-          const settled = await Promise.race([Promise.all(calls), deadline]);
-          if (settled === 'hang') assert.fail('a call never settled');
-          for (const s of settled) {
-            if (s.ok) count('call:resolved');
-            else {
-              assert.ok(s.e instanceof LibvirtError, `call failed with ${String(s.e)}`);
-              count(`call:${s.e.name}`);
+      await watchUncaught(t, async () => {
+        await fc.assert(
+          fc.asyncProperty(streamArb, cutsArb, fc.boolean(), async (bytes, cuts, destroy) => {
+            const client = await LibvirtClient.connect({
+              socketPath: fake.socketPath,
+              uri: 'test:///default',
+              keepaliveIntervalMs: 0,
+            });
+            const sub = await client.subscribe({ events: ['lifecycle'], queueSize: 4 });
+            const peer = await fake.nextPeer();
+            const calls = [
+              client.getHostname(),
+              client.domainGetState({
+                name: 't',
+                uuid: '6695eb01-f6a4-8304-79aa-97f2502e193f',
+                id: 1,
+              }),
+            ].map((p) =>
+              p.then(
+                (v) => ({ ok: true as const, v }),
+                (e: unknown) => ({ ok: false as const, e }),
+              ),
+            );
+            const events = (async () => {
+              let n = 0;
+              for await (const e of sub) n += e.event === 'gap' ? 0 : 1;
+              return n;
+            })();
+            await peer.waitForCalls(Proc.DOMAIN_GET_STATE);
+            assert.deepEqual(
+              peer.calls.slice(-2).map((c) => c.serial),
+              [HOSTNAME_SERIAL, STATE_SERIAL],
+            );
+            for (const chunk of chunked(bytes, cuts)) {
+              peer.write(chunk);
+              await sleep(0);
             }
-          }
-          const n = await Promise.race([events, deadline]);
-          if (n === 'hang') assert.fail('the event subscription never ended');
-          maxArrayBuffers = Math.max(maxArrayBuffers, process.memoryUsage().arrayBuffers);
-        }),
-        {
-          numRuns: RUNS / 2,
-          plugins: [fc.interruptAfterTimeLimit(TIME_LIMIT_MS)],
-          includeErrorInReport: true,
-        },
+            if (destroy) peer.destroy();
+            else peer.end();
+
+            const deadline = sleep(1_000, undefined, { ref: false }).then(() => 'hang' as const);
+            const closed = await Promise.race([client.closed, deadline]);
+            if (closed === 'hang') assert.fail('the connection did not close after EOF');
+            assert.ok(['eof', 'protocol', 'error'].includes(closed.reason), closed.reason);
+            if (closed.reason === 'protocol')
+              assert.ok(closed.error instanceof LibvirtProtocolError);
+            count(`closed:${closed.reason}`);
+
+            const settled = await Promise.race([Promise.all(calls), deadline]);
+            if (settled === 'hang') assert.fail('a call never settled');
+            for (const s of settled) {
+              if (s.ok) count('call:resolved');
+              else {
+                assert.ok(s.e instanceof LibvirtError, `call failed with ${String(s.e)}`);
+                count(`call:${s.e.name}`);
+              }
+            }
+            const n = await Promise.race([events, deadline]);
+            if (n === 'hang') assert.fail('the event subscription never ended');
+            maxArrayBuffers = Math.max(maxArrayBuffers, process.memoryUsage().arrayBuffers);
+          }),
+          {
+            numRuns: RUNS / 2,
+            plugins: [fc.interruptAfterTimeLimit(TIME_LIMIT_MS)],
+            includeErrorInReport: true,
+          },
+        );
+      });
+
+      assert.ok(
+        maxArrayBuffers - baseline < 16 * 1024 * 1024,
+        `arrayBuffers grew by ${maxArrayBuffers - baseline} bytes`,
       );
-    });
+      // The fuzz must reach every kind of outcome, or it is not testing much.
+      for (const k of ['closed:eof', 'closed:protocol', 'call:LibvirtClosedError']) {
+        assert.ok((outcomes.get(k) ?? 0) > 0, `never saw ${k}: ${JSON.stringify([...outcomes])}`);
+      }
+      t.diagnostic(JSON.stringify(Object.fromEntries(outcomes)));
+    },
+  );
 
-    assert.ok(
-      maxArrayBuffers - baseline < 16 * 1024 * 1024,
-      `arrayBuffers grew by ${maxArrayBuffers - baseline} bytes`,
-    );
-    // The fuzz must reach every kind of outcome, or it is not testing much.
-    for (const k of ['closed:eof', 'closed:protocol', 'call:LibvirtClosedError']) {
-      assert.ok((outcomes.get(k) ?? 0) > 0, `never saw ${k}: ${JSON.stringify([...outcomes])}`);
-    }
-    t.diagnostic(JSON.stringify(Object.fromEntries(outcomes)));
-  });
-
-  it('does not allocate what a hostile length word announces', async (t) => {
-    const fake = await FakeLibvirtd.start(t);
-    const client = await LibvirtClient.connect({
-      socketPath: fake.socketPath,
-      uri: 'test:///default',
-      keepaliveIntervalMs: 0,
-    });
-    t.after(() => {
-      client.connection.destroy();
-    });
-    const peer = await fake.nextPeer();
-    const before = process.memoryUsage().arrayBuffers;
-    // Largest legal length word, then a trickle: only what arrives is held.
-    peer.write(cat(u32(MAX_FRAME_BYTES), u32(0x20008086), u32(1)));
-    for (let i = 0; i < 20; i++) {
-      peer.write(Buffer.alloc(100));
-      await sleep(1);
-    }
-    await sleep(20);
-    assert.equal(client.isClosed, false);
-    assert.ok(process.memoryUsage().arrayBuffers - before < 4 * 1024 * 1024);
-    peer.end();
-    assert.equal((await client.closed).reason, 'eof');
-  });
+  it(
+    'does not allocate what a hostile length word announces',
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const fake = await FakeLibvirtd.start(t);
+      const client = await LibvirtClient.connect({
+        socketPath: fake.socketPath,
+        uri: 'test:///default',
+        keepaliveIntervalMs: 0,
+      });
+      t.after(() => {
+        client.connection.destroy();
+      });
+      const peer = await fake.nextPeer();
+      const before = process.memoryUsage().arrayBuffers;
+      // Largest legal length word, then a trickle: only what arrives is held.
+      peer.write(cat(u32(MAX_FRAME_BYTES), u32(0x20008086), u32(1)));
+      for (let i = 0; i < 20; i++) {
+        peer.write(Buffer.alloc(100));
+        await sleep(1);
+      }
+      await sleep(20);
+      assert.equal(client.isClosed, false);
+      assert.ok(process.memoryUsage().arrayBuffers - before < 4 * 1024 * 1024);
+      peer.end();
+      assert.equal((await client.closed).reason, 'eof');
+    },
+  );
 });

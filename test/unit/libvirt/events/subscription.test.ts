@@ -28,6 +28,9 @@ import {
   u32,
 } from '../../../helpers/xdr-builders.ts';
 
+/** Every async test fails instead of hanging when a close, a reply or an event never comes. */
+const TEST_TIMEOUT_MS = 10_000;
+
 async function client(
   t: TestContext,
   fakeOptions: FakeOptions = {},
@@ -72,7 +75,7 @@ async function take(
 ): Promise<(DomainEvent | EventGap)[]> {
   const out: (DomainEvent | EventGap)[] = [];
   const it = iter(sub);
-  const deadline = sleep(timeoutMs).then(() => 'timeout' as const);
+  const deadline = sleep(timeoutMs, undefined, { ref: false }).then(() => 'timeout' as const);
   while (out.length < n) {
     const r = await Promise.race([it.next(), deadline]);
     if (r === 'timeout') assert.fail(`got ${out.length} of ${n} events within ${timeoutMs} ms`);
@@ -86,7 +89,7 @@ async function take(
 async function rest(sub: EventSubscription, timeoutMs = 2000): Promise<(DomainEvent | EventGap)[]> {
   const out: (DomainEvent | EventGap)[] = [];
   const it = iter(sub);
-  const deadline = sleep(timeoutMs).then(() => 'timeout' as const);
+  const deadline = sleep(timeoutMs, undefined, { ref: false }).then(() => 'timeout' as const);
   for (;;) {
     const r = await Promise.race([it.next(), deadline]);
     if (r === 'timeout') assert.fail(`the subscription did not end within ${timeoutMs} ms`);
@@ -103,143 +106,182 @@ const label = (e: DomainEvent | EventGap): string =>
       : e.event;
 
 describe('LibvirtClient.subscribe', () => {
-  it('registers one callback per event, for all domains, and delivers decoded events', async (t) => {
-    const { client: c, peer } = await client(t);
-    const sub = await c.subscribe({ events: ['lifecycle', 'reboot'] });
-    const regs = peer.calls.filter((x) => x.proc === Proc.EVENT_REGISTER_ANY);
-    assert.deepEqual(
-      regs.map((x) => x.payload),
-      [cat(i32(0), u32(0)), cat(i32(1), u32(0))],
-      'eventID then an absent domain filter',
-    );
-    assert.deepEqual(sub.callbackIds, [100, 101]);
-    peer.event(EventProc.LIFECYCLE, lifecycle(100, 3, 0));
-    peer.event(EventProc.REBOOT, i32(101), dom('test', 1));
-    const got = await take(sub, 2);
-    assert.deepEqual(got.map(label), ['Suspended/Paused', 'reboot']);
-    const first = got[0] as DomainEvent;
-    assert.equal(first.callbackId, 100);
-    assert.deepEqual(first.domain, { name: 'test', uuid: TEST_UUID, id: 1 });
-    assert.ok(first.time instanceof Date);
-  });
+  it(
+    'registers one callback per event, for all domains, and delivers decoded events',
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const { client: c, peer } = await client(t);
+      const sub = await c.subscribe({ events: ['lifecycle', 'reboot'] });
+      const regs = peer.calls.filter((x) => x.proc === Proc.EVENT_REGISTER_ANY);
+      assert.deepEqual(
+        regs.map((x) => x.payload),
+        [cat(i32(0), u32(0)), cat(i32(1), u32(0))],
+        'eventID then an absent domain filter',
+      );
+      assert.deepEqual(sub.callbackIds, [100, 101]);
+      peer.event(EventProc.LIFECYCLE, lifecycle(100, 3, 0));
+      peer.event(EventProc.REBOOT, i32(101), dom('test', 1));
+      const got = await take(sub, 2);
+      assert.deepEqual(got.map(label), ['Suspended/Paused', 'reboot']);
+      const first = got[0] as DomainEvent;
+      assert.equal(first.callbackId, 100);
+      assert.deepEqual(first.domain, { name: 'test', uuid: TEST_UUID, id: 1 });
+      assert.ok(first.time instanceof Date);
+    },
+  );
 
-  it('asks the daemon to filter by domain when given one', async (t) => {
-    const { client: c, peer } = await client(t);
-    await c.subscribe({ events: ['lifecycle'], domain: { name: 'test', uuid: TEST_UUID, id: 1 } });
-    const reg = peer.calls.find((x) => x.proc === Proc.EVENT_REGISTER_ANY);
-    assert.deepEqual(reg?.payload, cat(i32(0), opt(dom('test', 1))));
-  });
-
-  it('delivers every event the client decodes with the right fields', async (t) => {
-    const { client: c, peer } = await client(t);
-    const sub = await c.subscribe({ events: ALL_EVENT_NAMES });
-    assert.equal(sub.callbackIds.length, EVENT_CASES.length);
-    for (const ec of EVENT_CASES)
-      peer.event(ec.proc, i32(callbackFor(peer, ec.eventId)), ec.payload);
-    const got = await take(sub, EVENT_CASES.length);
-    for (const [i, ec] of EVENT_CASES.entries()) {
-      const e = got[i] as DomainEvent;
-      assert.equal(e.event, ec.name);
-      const { time, ...fields } = e;
-      assert.ok(time instanceof Date);
-      assert.deepEqual(fields, {
-        callbackId: callbackFor(peer, ec.eventId),
+  it(
+    'asks the daemon to filter by domain when given one',
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const { client: c, peer } = await client(t);
+      await c.subscribe({
+        events: ['lifecycle'],
         domain: { name: 'test', uuid: TEST_UUID, id: 1 },
-        event: ec.name,
-        ...ec.fields,
       });
-    }
-  });
+      const reg = peer.calls.find((x) => x.proc === Proc.EVENT_REGISTER_ANY);
+      assert.deepEqual(reg?.payload, cat(i32(0), opt(dom('test', 1))));
+    },
+  );
 
-  it('routes events to the subscription that owns the callback ID', async (t) => {
-    const { client: c, peer } = await client(t);
-    const a = await c.subscribe({ events: ['lifecycle'] });
-    const b = await c.subscribe({ events: ['lifecycle'] });
-    const [ida, idb] = [a.callbackIds[0]!, b.callbackIds[0]!];
-    assert.notEqual(ida, idb);
-    // The daemon sends one message per matching callback (§5.9).
-    peer.event(EventProc.LIFECYCLE, lifecycle(idb, 2));
-    peer.event(EventProc.LIFECYCLE, lifecycle(ida, 4));
-    assert.deepEqual((await take(a, 1)).map(label), ['Resumed/Unpaused']);
-    assert.deepEqual((await take(b, 1)).map(label), ['Started/Booted']);
-  });
+  it(
+    'delivers every event the client decodes with the right fields',
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const { client: c, peer } = await client(t);
+      const sub = await c.subscribe({ events: ALL_EVENT_NAMES });
+      assert.equal(sub.callbackIds.length, EVENT_CASES.length);
+      for (const ec of EVENT_CASES)
+        peer.event(ec.proc, i32(callbackFor(peer, ec.eventId)), ec.payload);
+      const got = await take(sub, EVENT_CASES.length);
+      for (const [i, ec] of EVENT_CASES.entries()) {
+        const e = got[i] as DomainEvent;
+        assert.equal(e.event, ec.name);
+        const { time, ...fields } = e;
+        assert.ok(time instanceof Date);
+        assert.deepEqual(fields, {
+          callbackId: callbackFor(peer, ec.eventId),
+          domain: { name: 'test', uuid: TEST_UUID, id: 1 },
+          event: ec.name,
+          ...ec.fields,
+        });
+      }
+    },
+  );
 
-  it('delivers an event that arrives before its REGISTER reply, in order', async (t) => {
-    const { client: c, peer } = await client(t);
-    // The daemon emits the first events, then answers REGISTER with the callback ID.
-    peer.on(Proc.EVENT_REGISTER_ANY, (call, p) => {
-      p.event(EventProc.LIFECYCLE, lifecycle(500, 2));
-      p.later(20, () => {
-        p.event(EventProc.LIFECYCLE, lifecycle(500, 3));
+  it(
+    'routes events to the subscription that owns the callback ID',
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const { client: c, peer } = await client(t);
+      const a = await c.subscribe({ events: ['lifecycle'] });
+      const b = await c.subscribe({ events: ['lifecycle'] });
+      const [ida, idb] = [a.callbackIds[0]!, b.callbackIds[0]!];
+      assert.notEqual(ida, idb);
+      // The daemon sends one message per matching callback (§5.9).
+      peer.event(EventProc.LIFECYCLE, lifecycle(idb, 2));
+      peer.event(EventProc.LIFECYCLE, lifecycle(ida, 4));
+      assert.deepEqual((await take(a, 1)).map(label), ['Resumed/Unpaused']);
+      assert.deepEqual((await take(b, 1)).map(label), ['Started/Booted']);
+    },
+  );
+
+  it(
+    'delivers an event that arrives before its REGISTER reply, in order',
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const { client: c, peer } = await client(t);
+      // The daemon emits the first events, then answers REGISTER with the callback ID.
+      peer.on(Proc.EVENT_REGISTER_ANY, (call, p) => {
+        p.event(EventProc.LIFECYCLE, lifecycle(500, 2));
         p.later(20, () => {
-          p.reply(call, i32(500));
-          p.event(EventProc.LIFECYCLE, lifecycle(500, 4));
+          p.event(EventProc.LIFECYCLE, lifecycle(500, 3));
+          p.later(20, () => {
+            p.reply(call, i32(500));
+            p.event(EventProc.LIFECYCLE, lifecycle(500, 4));
+          });
         });
       });
-    });
-    const sub = await c.subscribe({ events: ['lifecycle'] });
-    assert.deepEqual(sub.callbackIds, [500]);
-    assert.deepEqual((await take(sub, 3)).map(label), [
-      'Started/Booted',
-      'Suspended/Paused',
-      'Resumed/Unpaused',
-    ]);
-  });
+      const sub = await c.subscribe({ events: ['lifecycle'] });
+      assert.deepEqual(sub.callbackIds, [500]);
+      assert.deepEqual((await take(sub, 3)).map(label), [
+        'Started/Booted',
+        'Suspended/Paused',
+        'Resumed/Unpaused',
+      ]);
+    },
+  );
 
-  it('reports an overflow as a gap, never silently, and keeps going', async (t) => {
-    const { client: c, peer } = await client(t);
-    const sub = await c.subscribe({ events: ['lifecycle'], queueSize: 2 });
-    const cb = sub.callbackIds[0]!;
-    for (let i = 0; i < 6; i++) peer.event(EventProc.LIFECYCLE, lifecycle(cb, 3, i % 2));
-    await sleep(50);
-    assert.equal(sub.dropped, 4);
-    const got = await take(sub, 3);
-    assert.deepEqual(got.map(label), ['Suspended/Paused', 'Suspended/Migrated', 'gap:4']);
-    peer.event(EventProc.LIFECYCLE, lifecycle(cb, 4));
-    assert.deepEqual((await take(sub, 1)).map(label), ['Resumed/Unpaused']);
-  });
+  it(
+    'reports an overflow as a gap, never silently, and keeps going',
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const { client: c, peer } = await client(t);
+      const sub = await c.subscribe({ events: ['lifecycle'], queueSize: 2 });
+      const cb = sub.callbackIds[0]!;
+      for (let i = 0; i < 6; i++) peer.event(EventProc.LIFECYCLE, lifecycle(cb, 3, i % 2));
+      await sleep(50);
+      assert.equal(sub.dropped, 4);
+      const got = await take(sub, 3);
+      assert.deepEqual(got.map(label), ['Suspended/Paused', 'Suspended/Migrated', 'gap:4']);
+      peer.event(EventProc.LIFECYCLE, lifecycle(cb, 4));
+      assert.deepEqual((await take(sub, 1)).map(label), ['Resumed/Unpaused']);
+    },
+  );
 
-  it('ends after draining when the connection closes: nothing received is lost', async (t) => {
-    const { client: c, peer } = await client(t);
-    const sub = await c.subscribe({ events: ['lifecycle'], queueSize: 3 });
-    const cb = sub.callbackIds[0]!;
-    for (const ev of [2, 3, 4, 5, 5]) peer.event(EventProc.LIFECYCLE, lifecycle(cb, ev));
-    peer.end();
-    assert.equal((await c.closed).reason, 'eof');
-    assert.equal(sub.ended, true);
-    assert.deepEqual((await rest(sub)).map(label), [
-      'Started/Booted',
-      'Suspended/Paused',
-      'Resumed/Unpaused',
-      'gap:2',
-    ]);
-  });
+  it(
+    'ends after draining when the connection closes: nothing received is lost',
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const { client: c, peer } = await client(t);
+      const sub = await c.subscribe({ events: ['lifecycle'], queueSize: 3 });
+      const cb = sub.callbackIds[0]!;
+      for (const ev of [2, 3, 4, 5, 5]) peer.event(EventProc.LIFECYCLE, lifecycle(cb, ev));
+      peer.end();
+      assert.equal((await c.closed).reason, 'eof');
+      assert.equal(sub.ended, true);
+      assert.deepEqual((await rest(sub)).map(label), [
+        'Started/Booted',
+        'Suspended/Paused',
+        'Resumed/Unpaused',
+        'gap:2',
+      ]);
+    },
+  );
 
-  it('ends a waiting consumer when the connection drops', async (t) => {
-    const { client: c, peer } = await client(t);
-    const sub = await c.subscribe({ events: ['lifecycle'] });
-    const done = rest(sub);
-    await sleep(20);
-    peer.destroy();
-    assert.deepEqual(await done, []);
-  });
+  it(
+    'ends a waiting consumer when the connection drops',
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const { client: c, peer } = await client(t);
+      const sub = await c.subscribe({ events: ['lifecycle'] });
+      const done = rest(sub);
+      await sleep(20);
+      peer.destroy();
+      assert.deepEqual(await done, []);
+    },
+  );
 
-  it('delivers the events that precede a protocol violation in the same chunk', async (t) => {
-    const { client: c, peer } = await client(t);
-    const sub = await c.subscribe({ events: ['lifecycle'] });
-    const cb = sub.callbackIds[0]!;
-    peer.write(
-      cat(
-        eventFrame(EventProc.LIFECYCLE, lifecycle(cb, 2)),
-        eventFrame(EventProc.LIFECYCLE, lifecycle(cb, 3)),
-        u32(7),
-      ),
-    );
-    assert.equal((await c.closed).reason, 'protocol');
-    assert.deepEqual((await rest(sub)).map(label), ['Started/Booted', 'Suspended/Paused']);
-  });
+  it(
+    'delivers the events that precede a protocol violation in the same chunk',
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const { client: c, peer } = await client(t);
+      const sub = await c.subscribe({ events: ['lifecycle'] });
+      const cb = sub.callbackIds[0]!;
+      peer.write(
+        cat(
+          eventFrame(EventProc.LIFECYCLE, lifecycle(cb, 2)),
+          eventFrame(EventProc.LIFECYCLE, lifecycle(cb, 3)),
+          u32(7),
+        ),
+      );
+      assert.equal((await c.closed).reason, 'protocol');
+      assert.deepEqual((await rest(sub)).map(label), ['Started/Booted', 'Suspended/Paused']);
+    },
+  );
 
-  it('deregisters its callbacks on close() and ends', async (t) => {
+  it('deregisters its callbacks on close() and ends', { timeout: TEST_TIMEOUT_MS }, async (t) => {
     const { client: c, peer } = await client(t);
     const sub = await c.subscribe({ events: ['lifecycle', 'reboot'] });
     const ids = [...sub.callbackIds];
@@ -252,7 +294,7 @@ describe('LibvirtClient.subscribe', () => {
     assert.equal(peer.calls.filter((x) => x.proc === Proc.EVENT_DEREGISTER_ANY).length, 2);
   });
 
-  it('closes when its signal aborts', async (t) => {
+  it('closes when its signal aborts', { timeout: TEST_TIMEOUT_MS }, async (t) => {
     const { client: c, peer } = await client(t);
     const ac = new AbortController();
     const sub = await c.subscribe({ events: ['reboot'], signal: ac.signal });
@@ -262,22 +304,26 @@ describe('LibvirtClient.subscribe', () => {
     await peer.waitForCalls(Proc.EVENT_DEREGISTER_ANY);
   });
 
-  it('rejects and deregisters what it registered when a registration fails', async (t) => {
-    const { client: c, peer } = await client(t);
-    let n = 0;
-    peer.on(Proc.EVENT_REGISTER_ANY, (call, p) => {
-      if (n++ === 0) p.reply(call, i32(300));
-      else p.replyError(call, { code: 1, domain: 7, message: 'unsupported event ID 27' });
-    });
-    await assert.rejects(
-      c.subscribe({ events: ['lifecycle', 'reboot'] }),
-      /unsupported event ID 27/,
-    );
-    const [dereg] = await peer.waitForCalls(Proc.EVENT_DEREGISTER_ANY);
-    assert.equal(dereg?.payload.readInt32BE(0), 300);
-  });
+  it(
+    'rejects and deregisters what it registered when a registration fails',
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const { client: c, peer } = await client(t);
+      let n = 0;
+      peer.on(Proc.EVENT_REGISTER_ANY, (call, p) => {
+        if (n++ === 0) p.reply(call, i32(300));
+        else p.replyError(call, { code: 1, domain: 7, message: 'unsupported event ID 27' });
+      });
+      await assert.rejects(
+        c.subscribe({ events: ['lifecycle', 'reboot'] }),
+        /unsupported event ID 27/,
+      );
+      const [dereg] = await peer.waitForCalls(Proc.EVENT_DEREGISTER_ANY);
+      assert.equal(dereg?.payload.readInt32BE(0), 300);
+    },
+  );
 
-  it('fails to subscribe on a closed connection', async (t) => {
+  it('fails to subscribe on a closed connection', { timeout: TEST_TIMEOUT_MS }, async (t) => {
     const { client: c, peer } = await client(t);
     peer.destroy();
     await c.closed;

@@ -52,6 +52,9 @@ import {
   u32,
 } from '../../../helpers/xdr-builders.ts';
 
+/** Every async test fails instead of hanging when a close, a reply or an event never comes. */
+const TEST_TIMEOUT_MS = 10_000;
+
 const HOSTNAME_ERROR = {
   code: 1,
   domain: 7,
@@ -189,63 +192,67 @@ describe('encoding the §1.7 fixtures', () => {
     assert.deepEqual(emptyFrame({ ...h, proc: KeepaliveProc.PONG }), KEEPALIVE_PONG);
   });
 
-  it('speaks the whole §1.7 conversation on an RpcConnection, fed one byte at a time', async () => {
-    const { socket, written } = wire();
-    const rpc = new RpcConnection(socket, { keepaliveIntervalMs: 0 });
-    const events: { h: Header; payload: Buffer }[] = [];
-    rpc.setMessageHandler((h, payload) => events.push({ h, payload: Buffer.from(payload) }));
+  it(
+    'speaks the whole §1.7 conversation on an RpcConnection, fed one byte at a time',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const { socket, written } = wire();
+      const rpc = new RpcConnection(socket, { keepaliveIntervalMs: 0 });
+      const events: { h: Header; payload: Buffer }[] = [];
+      rpc.setMessageHandler((h, payload) => events.push({ h, payload: Buffer.from(payload) }));
 
-    // serial 1: AUTH_LIST
-    const auth = rpc.call(C.authList, undefined);
-    assert.deepEqual(written.shift(), AUTH_LIST_CALL);
-    dribble(socket, AUTH_LIST_REPLY);
-    assert.deepEqual(await auth, [0]);
+      // serial 1: AUTH_LIST
+      const auth = rpc.call(C.authList, undefined);
+      assert.deepEqual(written.shift(), AUTH_LIST_CALL);
+      dribble(socket, AUTH_LIST_REPLY);
+      assert.deepEqual(await auth, [0]);
 
-    // serial 2: a feature check
-    const feature = rpc.call(C.connectSupportsFeature, 10);
-    assert.deepEqual(written.shift(), frame({ proc: 60, serial: 2 }, i32(10)));
-    socket.push(reply(60, 2, i32(1)));
-    assert.equal(await feature, true);
+      // serial 2: a feature check
+      const feature = rpc.call(C.connectSupportsFeature, 10);
+      assert.deepEqual(written.shift(), frame({ proc: 60, serial: 2 }, i32(10)));
+      socket.push(reply(60, 2, i32(1)));
+      assert.equal(await feature, true);
 
-    // serial 3: GET_HOSTNAME before CONNECT_OPEN → the error reply of §1.7
-    const hostname = rpc.call(C.connectGetHostname, undefined);
-    assert.deepEqual(written.shift(), frame({ proc: 59, serial: 3 }));
-    dribble(socket, GET_HOSTNAME_ERROR_REPLY);
-    await assert.rejects(hostname, (err: unknown) => {
-      assert.ok(err instanceof LibvirtRemoteError);
-      assert.equal(err.virCode, 1);
-      assert.equal(err.virDomain, 7);
-      assert.equal(err.virCodeName, 'VIR_ERR_INTERNAL_ERROR');
-      assert.equal(err.procedure, 'CONNECT_GET_HOSTNAME');
-      assert.deepEqual(err.fields, HOSTNAME_ERROR);
-      assert.equal(
-        err.message,
-        'CONNECT_GET_HOSTNAME failed: internal error: hypervisor connection not open (VIR_ERR_INTERNAL_ERROR, domain 7)',
-      );
-      return true;
-    });
+      // serial 3: GET_HOSTNAME before CONNECT_OPEN → the error reply of §1.7
+      const hostname = rpc.call(C.connectGetHostname, undefined);
+      assert.deepEqual(written.shift(), frame({ proc: 59, serial: 3 }));
+      dribble(socket, GET_HOSTNAME_ERROR_REPLY);
+      await assert.rejects(hostname, (err: unknown) => {
+        assert.ok(err instanceof LibvirtRemoteError);
+        assert.equal(err.virCode, 1);
+        assert.equal(err.virDomain, 7);
+        assert.equal(err.virCodeName, 'VIR_ERR_INTERNAL_ERROR');
+        assert.equal(err.procedure, 'CONNECT_GET_HOSTNAME');
+        assert.deepEqual(err.fields, HOSTNAME_ERROR);
+        assert.equal(
+          err.message,
+          'CONNECT_GET_HOSTNAME failed: internal error: hypervisor connection not open (VIR_ERR_INTERNAL_ERROR, domain 7)',
+        );
+        return true;
+      });
 
-    // serial 4: CONNECT_OPEN "qemu:///system"
-    const open = rpc.call(C.connectOpen, { name: 'qemu:///system', flags: 0 });
-    assert.deepEqual(written.shift(), CONNECT_OPEN_CALL);
-    dribble(socket, CONNECT_OPEN_REPLY);
-    await open; // void: resolves with nothing
+      // serial 4: CONNECT_OPEN "qemu:///system"
+      const open = rpc.call(C.connectOpen, { name: 'qemu:///system', flags: 0 });
+      assert.deepEqual(written.shift(), CONNECT_OPEN_CALL);
+      dribble(socket, CONNECT_OPEN_REPLY);
+      await open; // void: resolves with nothing
 
-    // The server's PING is answered with exactly the PONG frame.
-    dribble(socket, KEEPALIVE_PING);
-    await setImmediate();
-    assert.deepEqual(written.shift(), KEEPALIVE_PONG);
+      // The server's PING is answered with exactly the PONG frame.
+      dribble(socket, KEEPALIVE_PING);
+      await setImmediate();
+      assert.deepEqual(written.shift(), KEEPALIVE_PONG);
 
-    // The lifecycle event goes to the message handler with its header, serial 1 and all.
-    dribble(socket, LIFECYCLE_EVENT);
-    await setImmediate();
-    assert.equal(events.length, 1);
-    assert.deepEqual(events[0]?.h, decodeHeader(LIFECYCLE_EVENT));
-    assert.deepEqual(events[0]?.payload, LIFECYCLE_EVENT.subarray(PAYLOAD_OFFSET));
+      // The lifecycle event goes to the message handler with its header, serial 1 and all.
+      dribble(socket, LIFECYCLE_EVENT);
+      await setImmediate();
+      assert.equal(events.length, 1);
+      assert.deepEqual(events[0]?.h, decodeHeader(LIFECYCLE_EVENT));
+      assert.deepEqual(events[0]?.payload, LIFECYCLE_EVENT.subarray(PAYLOAD_OFFSET));
 
-    assert.equal(written.length, 0, 'nothing else was written');
-    assert.equal(rpc.isClosed, false);
-    rpc.destroy('client', null);
-    assert.deepEqual(await rpc.closed, { reason: 'client', error: null });
-  });
+      assert.equal(written.length, 0, 'nothing else was written');
+      assert.equal(rpc.isClosed, false);
+      rpc.destroy('client', null);
+      assert.deepEqual(await rpc.closed, { reason: 'client', error: null });
+    },
+  );
 });
