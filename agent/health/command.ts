@@ -59,29 +59,52 @@ export function buildHealthCommand(deps: HealthCommandDeps): Command {
     )
     .option('--json', 'print one JSON object { memory, disks, host }')
     .action(async (opts: HealthCommandOptions) => {
-      process.exitCode = await runHealthCommand(opts, deps);
+      try {
+        (deps.stdout ?? process.stdout).write(await healthOutput(opts, deps));
+      } catch (e) {
+        // agent/cli.ts prints one line for a thrown error and exits with its `exitCode`.
+        throw new HealthCommandError(e);
+      }
     });
 }
 
-/** Runs the command; returns the exit code. */
+/** A failed `virt-ft health`: a one-line message and the exit code the CLI should use. */
+export class HealthCommandError extends Error {
+  readonly exitCode: number;
+  /** The cause's stable code, when it has one. */
+  readonly code: string | undefined;
+  constructor(cause: unknown) {
+    super(describeError(cause), { cause });
+    this.name = 'HealthCommandError';
+    this.code = cause instanceof AgentError ? cause.code : undefined;
+    this.exitCode = this.code === ErrorCode.USAGE ? 2 : 1;
+  }
+}
+
+/**
+ * Runs the command outside commander (tests, scripts): writes the report, or one line on
+ * stderr, and returns the exit code (0, 1, or 2 for a usage error).
+ */
 export async function runHealthCommand(
   opts: HealthCommandOptions,
   deps: HealthCommandDeps,
 ): Promise<number> {
-  const out = deps.stdout ?? process.stdout;
-  const err = deps.stderr ?? process.stderr;
   try {
-    const config = configFor(opts, deps.config);
-    const report =
-      opts.smartctlJson !== undefined && opts.smartctlJson.length > 0
-        ? await offline(opts, config)
-        : await live(config, deps);
-    out.write(opts.json === true ? `${stringifyJson(report, 2)}\n` : renderHealthText(report));
+    (deps.stdout ?? process.stdout).write(await healthOutput(opts, deps));
     return 0;
   } catch (e) {
-    err.write(`virt-ft health: ${describeError(e)}\n`);
-    return e instanceof AgentError && e.code === ErrorCode.USAGE ? 2 : 1;
+    const failure = new HealthCommandError(e);
+    (deps.stderr ?? process.stderr).write(`virt-ft health: ${failure.message}\n`);
+    return failure.exitCode;
   }
+}
+
+/** The report as text or JSON; throws on an error. */
+async function healthOutput(opts: HealthCommandOptions, deps: HealthCommandDeps): Promise<string> {
+  const config = configFor(opts, deps.config);
+  const offlineMode = opts.smartctlJson !== undefined && opts.smartctlJson.length > 0;
+  const report = offlineMode ? await offline(opts, config) : await live(config, deps);
+  return opts.json === true ? `${stringifyJson(report, 2)}\n` : renderHealthText(report);
 }
 
 function configFor(opts: HealthCommandOptions, base: Partial<HealthConfig> = {}): HealthConfig {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 import {
   buildHealthCommand,
+  HealthCommandError,
   runHealthCommand,
   type HealthCommandOptions,
 } from '../../../agent/health/command.ts';
@@ -236,5 +237,26 @@ describe('virt-ft health (live, on fixture trees and a fake smartctl)', () => {
       cmd.options.map((o) => o.long),
       ['--sysfs-root', '--proc-root', '--smartctl-json', '--state-dir', '--json'],
     );
+  });
+
+  it('as a subcommand, throws one line with its exit code for the CLI to print', async () => {
+    let out = '';
+    const cmd = buildHealthCommand({
+      listDomainXml: () => Promise.resolve([]),
+      stdout: { write: (s: string) => (out += s) },
+    });
+    cmd.exitOverride();
+    await assert.rejects(
+      cmd.parseAsync(['--smartctl-json', '/nonexistent/capture.json'], { from: 'user' }),
+      (e: unknown) =>
+        e instanceof HealthCommandError &&
+        e.exitCode === 2 &&
+        e.code === 'VFT_ERR_USAGE' &&
+        /^Cannot read \/nonexistent\/capture\.json: ENOENT[^\n]*$/.test(e.message),
+    );
+    await cmd.parseAsync(['--smartctl-json', `${CAP}sas-hitachi-h109060-healthy.json`, '--json'], {
+      from: 'user',
+    });
+    assert.equal(((parseJson(out) as Json).host as Json).risk, 'healthy');
   });
 });
