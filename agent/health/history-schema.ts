@@ -106,6 +106,7 @@ export const HistoryFileSchema = z.object({
     paths: z.record(z.string(), z.string()),
   }),
 });
+/** A validated history file. */
 export type HistoryFile = z.infer<typeof HistoryFileSchema>;
 
 /** The persisted reading, typed as the rest of the code sees it. */

@@ -55,6 +55,7 @@ export interface EdacObservation {
   readonly resets: readonly string[];
 }
 
+/** Name of the history file in the state directory. */
 export const HISTORY_FILE = 'health-history.json';
 const HOUR = 3_600_000;
 

@@ -11,6 +11,7 @@ export const Risk = {
   FAILING: 'failing',
   UNKNOWN: 'unknown',
 } as const;
+/** One of the four verdict words. */
 export type Risk = (typeof Risk)[keyof typeof Risk];
 
 /** How much a single reason weighs: `info` never changes a verdict. */
@@ -20,6 +21,7 @@ export const ReasonLevel = {
   FAILING: 'failing',
   UNKNOWN: 'unknown',
 } as const;
+/** One of the four reason weights. */
 export type ReasonLevel = (typeof ReasonLevel)[keyof typeof ReasonLevel];
 
 /** One finding. `code` is stable (tests and alert rules match on it); `message` is for people. */

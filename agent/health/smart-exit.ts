@@ -23,6 +23,7 @@ export const SmartctlExitBit = {
   /** Bit 7: the self-test log has errors. */
   SELF_TEST_ERRORS: 0x80,
 } as const;
+/** The name of one exit-status bit. */
 export type SmartctlExitBitName = keyof typeof SmartctlExitBit;
 
 /** What each bit means, for reasons and the text report. */
