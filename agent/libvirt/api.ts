@@ -120,6 +120,10 @@ export class LibvirtClient {
   domainGetXmlDesc(dom: Domain, flags = 0, o?: Opts): Promise<string> {
     return this.call(D.domainGetXmlDesc, { dom, flags }, o);
   }
+  /** Whether libvirt controls the QEMU monitor (OK/JOB/OCCUPIED/ERROR and for how long). */
+  domainGetControlInfo(dom: Domain, o?: Opts): Promise<D.ControlInfo> {
+    return this.call(D.domainGetControlInfo, { dom, flags: 0 }, o);
+  }
   domainIsActive(dom: Domain, o?: Opts): Promise<boolean> {
     return this.call(D.domainIsActive, { dom }, o);
   }

@@ -17,7 +17,7 @@ export * from './protocol/enums.ts';
 export * from './protocol/flags.ts';
 export { MetadataType } from './procedures/snapshot.ts';
 export type { BlockInfo, JobInfo } from './procedures/snapshot.ts';
-export type { DomainInfo, DomainStatsRecord } from './procedures/domain.ts';
+export type { ControlInfo, DomainInfo, DomainStatsRecord } from './procedures/domain.ts';
 export type { NodeInfo } from './procedures/connect.ts';
 export type {
   Domain,

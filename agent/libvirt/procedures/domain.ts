@@ -324,3 +324,21 @@ export const domainSaveParams = defineProcedure<{
     w.uint32(a.flags);
   },
 });
+
+/** DOMAIN_GET_CONTROL_INFO's ret: is libvirt in control of QEMU's monitor right now? */
+export interface ControlInfo {
+  /** virDomainControlState: 0 OK, 1 JOB, 2 OCCUPIED (a monitor command is pending), 3 ERROR. */
+  readonly state: number;
+  /** For ERROR: 0 NONE, 1 UNKNOWN, 2 MONITOR (monitor connection broken), 3 INTERNAL. */
+  readonly details: number;
+  /** Milliseconds spent in the current state (0 for OK). */
+  readonly stateTimeMs: bigint;
+}
+
+/** Answered from libvirt's own bookkeeping (priority:high), never from the monitor: safe to poll. */
+export const domainGetControlInfo = defineProcedure<DomFlags, ControlInfo>({
+  name: 'DOMAIN_GET_CONTROL_INFO',
+  proc: 229,
+  encode: encDomFlags,
+  decode: (r) => ({ state: r.uint32(), details: r.uint32(), stateTimeMs: r.uhyper() }),
+});

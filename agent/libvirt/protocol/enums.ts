@@ -193,3 +193,7 @@ export function lifecycleEventName(event: number): string {
 export function lifecycleDetailName(event: number, detail: number): string {
   return nameOf(LIFECYCLE_DETAILS[event] ?? [], detail);
 }
+
+/** virDomainControlState. */
+export const CONTROL_STATES = ['Ok', 'Job', 'Occupied', 'Error'] as const;
+export const CONTROL_ERROR_DETAILS = ['None', 'Unknown', 'Monitor', 'Internal'] as const;
