@@ -90,6 +90,7 @@ const readingSchema = z.object({
     .max(256)
     .readonly(),
   smartctlVersion: opt(z.string()),
+  requested: opt(z.object({ name: z.string(), type: opt(z.string()) })),
 });
 
 /** Version 1 of the history file. */

@@ -227,8 +227,7 @@ function ratesOf(
 }
 
 function pathKey(reading: SmartReading): string {
-  return deviceId({
-    name: reading.identity.device,
-    ...(reading.identity.type === undefined ? {} : { type: reading.identity.type }),
-  });
+  if (reading.requested !== undefined) return deviceId(reading.requested);
+  const { device, type } = reading.identity;
+  return deviceId({ name: device, ...(type === undefined ? {} : { type }) });
 }

@@ -93,6 +93,8 @@ export interface SmartReading {
   readonly attributes: SmartAttributes;
   readonly ataAttributes: readonly AtaAttribute[];
   readonly smartctlVersion?: string;
+  /** The device as it was asked for (live runs): the key of its last reading in the history. */
+  readonly requested?: { readonly name: string; readonly type?: string };
   /** Why there is no smartctl document at all: it hung, crashed or printed garbage. */
   readonly failure?: SmartFailure;
 }

@@ -156,10 +156,17 @@ export function readingFromRun(run: SmartctlRun, device: SmartDevice): SmartRead
       message: `smartctl ${deviceId(device)} was killed by ${run.signal}`,
     });
   }
-  const reading = readingFromText(run.stdout, source, fallback);
+  const parsed = readingFromText(run.stdout, source, fallback);
+  const requested = {
+    name: device.name,
+    ...(device.type === undefined ? {} : { type: device.type }),
+  };
   // The device we asked about is authoritative (smartctl may print a resolved or bridge name).
-  if (reading.identity.device === device.name) return reading;
-  return { ...reading, identity: { ...reading.identity, device: device.name } };
+  const identity =
+    parsed.identity.device === device.name
+      ? parsed.identity
+      : { ...parsed.identity, device: device.name };
+  return { ...parsed, identity, requested };
 }
 
 function dedupe(devices: readonly SmartDevice[]): SmartDevice[] {

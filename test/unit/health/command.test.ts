@@ -230,6 +230,50 @@ describe('virt-ft health (live, on fixture trees and a fake smartctl)', () => {
     assert.ok((second?.lastAt ?? 0) > first.lastAt);
   });
 
+  it('judges a sleeping disk on its last reading from an earlier run, and says so', async (t) => {
+    const { config } = await setup(t);
+    const dir = await mkdtemp(join(tmpdir(), 'vft-cmd-standby-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await run({ sysfsRoot: sys, procRoot: proc, stateDir: dir }, { config });
+    const asleep = JSON.stringify({
+      smartctl: {
+        argv: ['smartctl', '--json', '--nocheck=standby', '--', '/dev/sda'],
+        messages: [{ string: 'Device is in STANDBY mode, exit(2)', severity: 'information' }],
+        exit_status: 2,
+      },
+      device: { name: '/dev/sda', info_name: '/dev/sda [SAT]', type: 'sat', protocol: 'ATA' },
+    });
+    const sleeping = await fakeSmartctl(t, {
+      scan: JSON.stringify({
+        smartctl: { argv: ['smartctl', '--scan-open'], exit_status: 0 },
+        devices: [{ name: '/dev/sda', type: 'sat', protocol: 'ATA' }],
+      }),
+      devices: { '/dev/sda': { stdout: asleep, exit: 2 } },
+      fallback: {
+        stdout: '{"smartctl":{"exit_status":1,"messages":[{"string":"none","severity":"error"}]}}',
+        exit: 1,
+      },
+    });
+    const { out } = await run(
+      { sysfsRoot: sys, procRoot: proc, stateDir: dir, json: true },
+      { config: { smartctlPath: sleeping.path } },
+    );
+    const sda =
+      ((parseJson(out) as Json).disks as Json[]).find((d) => d.device === '/dev/sda') ?? {};
+    const reasons = sda.reasons as Json[];
+    assert.deepEqual([sda.state, sda.risk, reasons[0]?.code], ['standby', 'failing', 'standby']);
+    assert.match(
+      String(reasons[0]?.message),
+      /not woken \(--nocheck=standby\); verdict from the reading of \d{4}-/,
+    );
+    assert.ok(reasons.some((r) => r.code === 'smart-status-failed'));
+    assert.equal(
+      (await sleeping.calls()).filter((l) => l.includes('/dev/sda')).length,
+      1,
+      'asked once, not woken',
+    );
+  });
+
   it('builds a commander subcommand with the documented options', () => {
     const cmd = buildHealthCommand({ listDomainXml: () => Promise.resolve([]) });
     assert.equal(cmd.name(), 'health');
