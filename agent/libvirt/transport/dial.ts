@@ -93,7 +93,11 @@ export async function dial(ep: Endpoint, options: DialOptions = {}): Promise<Soc
       socket.once('error', onError);
       socket.once(readyEvent, onReady);
     });
-    if (ep.kind === 'tls') await readTlsVerdict(socket, ep, signal);
+    if (ep.kind === 'tls') {
+      await readTlsVerdict(socket, ep, signal, () =>
+        options.signal?.aborted ? 'aborted' : `no TLS verdict byte within ${timeoutMs} ms`,
+      );
+    }
   } catch (err) {
     socket.destroy();
     throw err;
@@ -102,13 +106,18 @@ export async function dial(ep: Endpoint, options: DialOptions = {}): Promise<Soc
   return socket;
 }
 
-function readTlsVerdict(socket: Socket, ep: Endpoint, signal: AbortSignal): Promise<void> {
+function readTlsVerdict(
+  socket: Socket,
+  ep: Endpoint,
+  signal: AbortSignal,
+  abortReason: () => string,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const cleanup = (): void => {
       socket.off('readable', onReadable);
       socket.off('end', onEnd);
       socket.off('error', onEnd);
-      signal.removeEventListener('abort', onEnd);
+      signal.removeEventListener('abort', onAbort);
     };
     const onReadable = (): void => {
       const b = socket.read(1) as Buffer | null;
@@ -129,10 +138,15 @@ function readTlsVerdict(socket: Socket, ep: Endpoint, signal: AbortSignal): Prom
         ),
       );
     };
+    // A deadline or the caller's abort is not a refusal: say which it was.
+    const onAbort = (): void => {
+      cleanup();
+      reject(connectError(ep, abortReason(), signal.reason));
+    };
     socket.on('readable', onReadable);
     socket.once('end', onEnd);
     socket.once('error', onEnd);
-    signal.addEventListener('abort', onEnd, { once: true });
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 

@@ -202,7 +202,15 @@ async function listen(
   return { port: (server.address() as AddressInfo).port, sockets, stats };
 }
 
-async function tlsRelay(t: TestContext, pki: Pki, verdict: number | null): Promise<Relay> {
+/**
+ * `verdict`: the byte to send after the handshake (1 then pipes to the daemon), `null` to hang
+ * up instead, `'never'` to keep the session open and say nothing.
+ */
+async function tlsRelay(
+  t: TestContext,
+  pki: Pki,
+  verdict: number | null | 'never',
+): Promise<Relay> {
   const server = createTlsServer({
     key: await readFile(pki.serverKey),
     cert: await readFile(pki.serverCert),
@@ -216,6 +224,10 @@ async function tlsRelay(t: TestContext, pki: Pki, verdict: number | null): Promi
     (s, stats) => {
       if (verdict === null) {
         s.end(); // hang up before the verdict
+        return;
+      }
+      if (verdict === 'never') {
+        s.resume(); // a wedged daemon: reads, never answers
         return;
       }
       s.write(Buffer.of(verdict));
@@ -312,6 +324,31 @@ describe('libvirt transports against the real daemon', { skip, concurrency: fals
         err.code === 'VFT_ERR_LIBVIRT_CONNECT' &&
         /closed before its verdict/.test(err.message),
     );
+  });
+
+  it('times out, without blaming our certificate, when the verdict byte never comes', async (t) => {
+    const pki = await makePki(t);
+    const relay = await tlsRelay(t, pki, 'never');
+    const started = performance.now();
+    await assert.rejects(
+      LibvirtClient.connect({
+        uri: `test+tls://127.0.0.1:${relay.port}/default`,
+        tls: { caFile: pki.caFile, certFile: pki.certFile, keyFile: pki.keyFile },
+        connectTimeoutMs: 300,
+      }),
+      (err: unknown) => {
+        assert.ok(err instanceof LibvirtError, String(err));
+        assert.equal(err.code, 'VFT_ERR_LIBVIRT_CONNECT');
+        assert.equal(
+          err.message,
+          `Cannot connect to libvirt at 127.0.0.1:${relay.port} (tls): no TLS verdict byte within 300 ms`,
+        );
+        return true;
+      },
+    );
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 290 && elapsed < 1_500, `gave up after ${elapsed} ms`);
+    await waitFor(() => relay.sockets.size === 0, 1_000, 'the client closed its socket');
   });
 
   it('fails the TLS handshake when our certificate is not from the daemon’s CA', async (t) => {
