@@ -10,59 +10,90 @@ import { z } from 'zod';
 export const PolicyLevel = z.enum(['off', 'low', 'high']);
 export type PolicyLevel = z.infer<typeof PolicyLevel>;
 
-const ms = (d: number) => z.number().int().nonnegative().default(d);
+/**
+ * Each section is declared once as `{ key: [schema, default] }`, from which both the full
+ * schema (with defaults) and the override schema (every key optional, NO defaults, so a partial
+ * override never resets what an earlier layer set) are built.
+ */
+type Fields = Record<string, readonly [z.ZodType, unknown]>;
 
-export const RestartPolicySchema = z.strictObject({
+function full<F extends Fields>(f: F) {
+  return z.strictObject(
+    Object.fromEntries(
+      Object.entries(f).map(([k, [schema, d]]) => [k, schema.default(d as never)]),
+    ) as {
+      [K in keyof F]: z.ZodDefault<F[K][0]>;
+    },
+  );
+}
+
+function partial<F extends Fields>(f: F) {
+  return z.strictObject(
+    Object.fromEntries(Object.entries(f).map(([k, [schema]]) => [k, schema.optional()])) as {
+      [K in keyof F]: z.ZodOptional<F[K][0]>;
+    },
+  );
+}
+
+const msField = (d: number) => [z.number().int().nonnegative(), d] as const;
+
+const RESTART = {
   /** `on-failure`: a guest's own shutdown and an admin's destroy are left alone. `always`: the VM must always run. */
-  strategy: z.enum(['on-failure', 'always']).default('on-failure'),
+  strategy: [z.enum(['on-failure', 'always']), 'on-failure'],
   /** Automatic restarts allowed within `windowMs` before the ladder escalates. Proxmox defaults to 1, vSphere to 3. */
-  maxRestarts: z.number().int().min(0).max(100).default(3),
-  windowMs: ms(600_000),
-  /** The first restart is immediate; the n-th waits `backoffBaseMs × factor^(n−1)`, capped, with ± jitter. */
-  backoffBaseMs: ms(10_000),
-  backoffFactor: z.number().min(1).max(10).default(3),
-  backoffMaxMs: ms(300_000),
-  backoffJitter: z.number().min(0).max(0.5).default(0.2),
-  /** How long a graceful reboot or shutdown may take before reset or destroy. */
-  gracefulTimeoutMs: ms(30_000),
-  /** A VM that stays up this long after a restart is healthy again: its failure count resets. */
-  stableAfterMs: ms(300_000),
-});
+  maxRestarts: [z.number().int().min(0).max(100), 3],
+  windowMs: msField(600_000),
+  /** The first restart is immediate; the n-th waits `backoffBaseMs × factor^(n−2)`, capped, with ± jitter. */
+  backoffBaseMs: msField(10_000),
+  backoffFactor: [z.number().min(1).max(10), 3],
+  backoffMaxMs: msField(300_000),
+  backoffJitter: [z.number().min(0).max(0.5), 0.2],
+  /** How long a graceful shutdown may take before destroy, when a hung VM is restarted. */
+  gracefulTimeoutMs: msField(30_000),
+  /** A VM that stays up this long after a restart is healthy again: its revert marker clears. */
+  stableAfterMs: msField(300_000),
+} as const satisfies Fields;
 
-export const IoErrorPolicySchema = z.strictObject({
-  /** What to do with a VM paused on an I/O error: resume it, leave it paused, or kill it after `killAfterMs` (so it restarts, as VDSM does). */
-  action: z.enum(['resume', 'leave-paused', 'kill']).default('leave-paused'),
-  killAfterMs: ms(80_000),
-  /** `resume`: how many resumes within the restart window before it is left paused. */
-  maxResumes: z.number().int().min(0).max(100).default(3),
-});
+const IO_ERROR = {
+  /** A VM paused on an I/O error: resume it, leave it paused, or kill it after `killAfterMs` (so it restarts, as VDSM does). */
+  action: [z.enum(['resume', 'leave-paused', 'kill']), 'leave-paused'],
+  killAfterMs: msField(80_000),
+  /** `resume`: resumes allowed within the restart window before it is left paused. */
+  maxResumes: [z.number().int().min(0).max(100), 3],
+} as const satisfies Fields;
 
-export const GuestAgentPolicySchema = z.strictObject({
+const GUEST_AGENT = {
   /** Ping qemu-guest-agent when the domain has its channel. */
-  enabled: z.boolean().default(true),
-  intervalMs: z.number().int().min(1000).default(10_000),
+  enabled: [z.boolean(), true],
+  intervalMs: [z.number().int().min(1000), 10_000],
   /** Consecutive missed pings that make a failure (Masakari: 3). */
-  misses: z.number().int().min(1).max(100).default(3),
+  misses: [z.number().int().min(1).max(100), 3],
   /** The agent's own wait for one ping, in seconds (libvirt's agent timeout). */
-  timeoutSec: z.number().int().min(1).max(60).default(2),
-});
+  timeoutSec: [z.number().int().min(1).max(60), 2],
+} as const satisfies Fields;
 
-export const SnapshotPolicySchema = z.strictObject({
-  enabled: z.boolean().default(false),
-  intervalMs: z.number().int().min(10_000).default(3_600_000),
-  /** virt-ft's own snapshots kept per VM; older ones are pruned. Known-good ones count. */
-  retain: z.number().int().min(1).max(100).default(3),
-  /** Include guest memory (a paused VM for the duration; a revert resumes where it was). */
-  memory: z.boolean().default(true),
+const SNAPSHOTS = {
+  enabled: [z.boolean(), false],
+  intervalMs: [z.number().int().min(10_000), 3_600_000],
+  /** virt-ft's own snapshots kept per VM; older ones are pruned (never the last known-good). */
+  retain: [z.number().int().min(1).max(100), 3],
+  /** Include guest memory (the VM pauses for it; a revert resumes where it was). */
+  memory: [z.boolean(), true],
   /** A snapshot becomes known-good once the VM has stayed healthy this long after it. */
-  knownGoodAfterMs: ms(600_000),
-});
+  knownGoodAfterMs: msField(600_000),
+} as const satisfies Fields;
 
-export const CheckpointPolicySchema = z.strictObject({
-  enabled: z.boolean().default(false),
-  intervalMs: z.number().int().min(10_000).default(900_000),
-  retain: z.number().int().min(1).max(100).default(4),
-});
+const CHECKPOINTS = {
+  enabled: [z.boolean(), false],
+  intervalMs: [z.number().int().min(10_000), 900_000],
+  retain: [z.number().int().min(1).max(100), 4],
+} as const satisfies Fields;
+
+export const RestartPolicySchema = full(RESTART);
+export const IoErrorPolicySchema = full(IO_ERROR);
+export const GuestAgentPolicySchema = full(GUEST_AGENT);
+export const SnapshotPolicySchema = full(SNAPSHOTS);
+export const CheckpointPolicySchema = full(CHECKPOINTS);
 
 export const PolicySchema = z.strictObject({
   level: PolicyLevel.default('low'),
@@ -80,16 +111,16 @@ export const PolicySchema = z.strictObject({
 });
 export type Policy = z.infer<typeof PolicySchema>;
 
-/** A partial policy (config defaults, per-domain overrides, metadata): every key optional. */
+/** A partial policy (config defaults, per-domain overrides, metadata): every key optional, no defaults. */
 export const PolicyOverrideSchema = z.strictObject({
   level: PolicyLevel.optional(),
   shadow: z.boolean().optional(),
-  restart: RestartPolicySchema.partial().optional(),
-  ioError: IoErrorPolicySchema.partial().optional(),
-  guestAgent: GuestAgentPolicySchema.partial().optional(),
+  restart: partial(RESTART).optional(),
+  ioError: partial(IO_ERROR).optional(),
+  guestAgent: partial(GUEST_AGENT).optional(),
   watchdogIsFailure: z.boolean().optional(),
-  snapshots: SnapshotPolicySchema.partial().optional(),
-  checkpoints: CheckpointPolicySchema.partial().optional(),
+  snapshots: partial(SNAPSHOTS).optional(),
+  checkpoints: partial(CHECKPOINTS).optional(),
   revertToKnownGood: z.boolean().optional(),
 });
 export type PolicyOverride = z.infer<typeof PolicyOverrideSchema>;
