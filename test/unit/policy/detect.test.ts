@@ -20,15 +20,21 @@ describe('failure detection', () => {
   const kind = (tr: Transition, p = onFailure, own = false) =>
     classifyTransition(tr, p, own)?.kind ?? null;
 
-  it('QEMU dying is a failure', () => assert.equal(kind(t('Shutoff', 'Failed')), 'qemu-died'));
-  it('a guest panic is a failure', () =>
-    assert.equal(kind(t('Crashed', 'Panicked')), 'guest-crash'));
-  it('on_crash=destroy (Stopped/Crashed) is a failure', () =>
-    assert.equal(kind(t('Shutoff', 'Crashed')), 'guest-crash'));
-  it('a late Shutoff/Crashed (GET_STATE after a QEMU kill) is a failure', () =>
-    assert.equal(kind(t('Shutoff', 'Crashed', true)), 'qemu-died'));
-  it('a paused-on-I/O-error VM is an io-error', () =>
-    assert.equal(kind(t('Paused', 'IOError')), 'io-error'));
+  it('QEMU dying is a failure', () => {
+    assert.equal(kind(t('Shutoff', 'Failed')), 'qemu-died');
+  });
+  it('a guest panic is a failure', () => {
+    assert.equal(kind(t('Crashed', 'Panicked')), 'guest-crash');
+  });
+  it('on_crash=destroy (Stopped/Crashed) is a failure', () => {
+    assert.equal(kind(t('Shutoff', 'Crashed')), 'guest-crash');
+  });
+  it('a late Shutoff/Crashed (GET_STATE after a QEMU kill) is a failure', () => {
+    assert.equal(kind(t('Shutoff', 'Crashed', true)), 'qemu-died');
+  });
+  it('a paused-on-I/O-error VM is an io-error', () => {
+    assert.equal(kind(t('Paused', 'IOError')), 'io-error');
+  });
   it('a watchdog pause is a failure unless disabled', () => {
     assert.equal(kind(t('Paused', 'Watchdog')), 'watchdog');
     assert.equal(kind(t('Paused', 'Watchdog'), resolvePolicy({ watchdogIsFailure: false })), null);
