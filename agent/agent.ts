@@ -6,12 +6,20 @@ import { HostHealth } from './health/host-health.ts';
 import type { HealthReport } from './health/report.ts';
 import type { Risk } from './health/risk.ts';
 import type { Domain, DomainEvent, LibvirtClient, OpenOptions } from './libvirt/index.ts';
-import { stateName, stateReasonName, StatsFlags, StatsTypes } from './libvirt/index.ts';
+import {
+  MetadataType,
+  ModificationImpact,
+  stateName,
+  stateReasonName,
+  StatsFlags,
+  StatsTypes,
+} from './libvirt/index.ts';
+import { AgentError, ErrorCode } from '../shared/errors.ts';
 import { MissCounter, pingGuestAgent } from './monitor/guest-agent.ts';
 import { probeControl } from './monitor/control-probe.ts';
-import { POLICY_NS } from './policy/metadata.ts';
-import { resolvePolicy } from './policy/schema.ts';
-import type { Policy } from './policy/schema.ts';
+import { POLICY_NS, POLICY_NS_PREFIX, policyMetadataXml } from './policy/metadata.ts';
+import { PolicyOverrideSchema, resolvePolicy } from './policy/schema.ts';
+import type { Policy, PolicyOverride } from './policy/schema.ts';
 import { readDomainInfo } from './runtime/domain-info.ts';
 import type { DomainInfo } from './runtime/domain-info.ts';
 import type { ExecutorPort } from './runtime/executor-port.ts';
@@ -117,21 +125,19 @@ export class Agent {
     this.#store = await AgentStore.open(c.stateDir, this.log.child({ component: 'state' }));
     // What we last knew, so a change while the agent was down is seen (late) at the first listing.
     this.tracker.seed(
-      this.#store
-        .records()
-        .flatMap((r) =>
-          r.lastState
-            ? [
-                {
-                  uuid: r.uuid,
-                  name: r.name,
-                  state: r.lastState.state,
-                  reason: r.lastState.reason,
-                  since: r.lastState.at,
-                },
-              ]
-            : [],
-        ),
+      this.#store.records().flatMap((r) =>
+        r.lastState
+          ? [
+              {
+                uuid: r.uuid,
+                name: r.name,
+                state: r.lastState.state,
+                reason: r.lastState.reason,
+                since: r.lastState.at,
+              },
+            ]
+          : [],
+      ),
     );
     const open: OpenOptions = {
       uri: c.libvirt.uri,
@@ -237,6 +243,45 @@ export class Agent {
       this.#policies.set(uuid, p);
     }
     return p;
+  }
+
+  /**
+   * Sets a VM's policy by writing it into the VM's own libvirt metadata (live and persistent
+   * config), so it travels with the VM; `null` removes it. Validated by the same schema.
+   */
+  async setPolicy(uuid: string, override: PolicyOverride | null): Promise<Policy> {
+    const client = this.#actions.client;
+    if (!client)
+      throw new AgentError(
+        ErrorCode.ACTION_FAILED,
+        'Cannot set the policy: libvirt is not connected',
+      );
+    const dom = await client.lookupDomainByUuid(uuid, {
+      timeoutMs: this.config.libvirt.callTimeoutMs,
+    });
+    if (!dom)
+      throw new AgentError(
+        ErrorCode.ACTION_INVALID,
+        `Cannot set the policy: no domain with UUID ${uuid}`,
+      );
+    const checked = override === null ? null : PolicyOverrideSchema.parse(override);
+    const persistent = await client.domainIsPersistent(dom);
+    const active = await client.domainIsActive(dom);
+    const flags =
+      (active ? ModificationImpact.LIVE : 0) | (persistent ? ModificationImpact.CONFIG : 0);
+    await client.domainSetMetadata(
+      dom,
+      {
+        type: MetadataType.ELEMENT,
+        metadata: checked ? policyMetadataXml(checked) : null,
+        key: POLICY_NS_PREFIX,
+        uri: POLICY_NS,
+        flags,
+      },
+      { timeoutMs: this.config.libvirt.callTimeoutMs },
+    );
+    await this.#refreshInfo(dom);
+    return this.policyOf(dom.uuid, dom.name);
   }
 
   hostRisk(): Risk {

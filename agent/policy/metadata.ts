@@ -1,4 +1,4 @@
-import { childElements, parseXml } from '../xml/index.ts';
+import { childElements, element, parseXml, writeXml } from '../xml/index.ts';
 import type { XmlElement } from '../xml/index.ts';
 import { PolicyOverrideSchema } from './schema.ts';
 import type { PolicyOverride } from './schema.ts';
@@ -65,4 +65,21 @@ export function parsePolicyMetadata(xml: string): { policy: PolicyOverride } | {
     };
   }
   return { policy: r.data };
+}
+
+/** The metadata element for a policy override (the inverse of {@link parsePolicyMetadata}). */
+export function policyMetadataXml(p: PolicyOverride): string {
+  const top: Record<string, string> = {};
+  const children = [];
+  for (const [k, v] of Object.entries(p)) {
+    if (v === undefined) continue;
+    if (typeof v === 'object') {
+      const attrs: Record<string, string> = {};
+      for (const [ak, av] of Object.entries(v as Record<string, unknown>)) {
+        if (av !== undefined) attrs[ak] = String(av as string | number | boolean);
+      }
+      children.push(element(k, attrs, []));
+    } else top[k] = String(v);
+  }
+  return writeXml(element('policy', top, children));
 }

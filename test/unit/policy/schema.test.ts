@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parsePolicyMetadata } from '../../../agent/policy/metadata.ts';
+import { parsePolicyMetadata, policyMetadataXml } from '../../../agent/policy/metadata.ts';
 import { resolvePolicy } from '../../../agent/policy/schema.ts';
 
 describe('policy resolution', () => {
@@ -53,5 +53,22 @@ describe('policy in domain metadata', () => {
     assert.ok('error' in key);
     assert.match(key.error, /restart/);
     assert.ok('error' in parsePolicyMetadata('<policy'));
+  });
+});
+
+describe('policy metadata writer', () => {
+  it('round-trips through the parser', () => {
+    const p = {
+      level: 'high' as const,
+      shadow: true,
+      restart: { strategy: 'always' as const, maxRestarts: 2 },
+      snapshots: { retain: 5, memory: false },
+    };
+    const xml = policyMetadataXml(p);
+    assert.match(
+      xml,
+      /^<policy level="high" shadow="true"><restart strategy="always" maxRestarts="2"\/><snapshots retain="5" memory="false"\/><\/policy>$/,
+    );
+    assert.deepEqual(parsePolicyMetadata(xml), { policy: p });
   });
 });
