@@ -146,8 +146,7 @@ export class LibvirtSession implements AsyncIterable<SessionItem> {
           state: 'disconnected',
           time: new Date(),
           reason: info?.reason ?? 'unknown',
-          message:
-            info?.error?.message ?? `libvirt connection ended (${info?.reason ?? 'unknown'})`,
+          message: info?.message ?? 'libvirt connection ended',
         });
         sub = null;
       }

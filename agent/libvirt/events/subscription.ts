@@ -74,8 +74,16 @@ export class EventSubscription implements AsyncIterable<DomainEvent | EventGap> 
     );
   }
 
+  /** Leaving a `for await` early (break, throw) closes the subscription: its callbacks are deregistered. */
   [Symbol.asyncIterator](): AsyncIterator<DomainEvent | EventGap> {
-    return this.#queue[Symbol.asyncIterator]();
+    const it = this.#queue[Symbol.asyncIterator]();
+    return {
+      next: () => it.next(),
+      return: async () => {
+        await this.close();
+        return it.return ? it.return() : { value: undefined, done: true };
+      },
+    };
   }
 }
 

@@ -54,6 +54,8 @@ export interface CallOptions {
 export interface CloseInfo {
   readonly reason: CloseReason;
   readonly error: Error | null;
+  /** Why, in words (e.g. the keepalive silence, the wedged slots, the socket error). */
+  readonly message: string;
 }
 
 /** A server-originated MESSAGE (an event) on the REMOTE or QEMU program. */
@@ -64,6 +66,8 @@ interface Pending {
   readonly args: unknown;
   serial: number;
   state: 'queued' | 'sent' | 'abandoned';
+  /** When a sent call was given up on (its slot is still held). */
+  abandonedAt?: number;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   cleanup: () => void;
@@ -93,6 +97,7 @@ export class RpcConnection {
   readonly #closed: Promise<CloseInfo>;
   #lastRx = performance.now();
   #keepaliveTimer: NodeJS.Timeout | null = null;
+  #wedgeTimer: NodeJS.Timeout | null = null;
   #onMessage: MessageHandler = () => undefined;
 
   constructor(socket: Duplex, options: RpcConnectionOptions = {}) {
@@ -208,10 +213,12 @@ export class RpcConnection {
    */
   destroy(reason: CloseReason, error: Error | null, message?: string): void {
     if (this.#closeInfo) return;
-    const info: CloseInfo = { reason, error };
+    const info: CloseInfo = { reason, error, message: message ?? error?.message ?? reason };
     this.#closeInfo = info;
     if (this.#keepaliveTimer) clearTimeout(this.#keepaliveTimer);
     this.#keepaliveTimer = null;
+    if (this.#wedgeTimer) clearTimeout(this.#wedgeTimer);
+    this.#wedgeTimer = null;
     const text = message ?? error?.message ?? reason;
     const all = [...this.#queue, ...this.#pending.values()];
     this.#queue.length = 0;
@@ -281,8 +288,39 @@ export class RpcConnection {
     }
     // A sent call keeps its serial and its slot until the late reply arrives: the daemon
     // still counts it against max_client_requests, and we must recognise the reply.
+    const wasSent = p.state === 'sent';
     p.state = 'abandoned';
+    if (wasSent) {
+      p.abandonedAt = performance.now();
+      this.#checkWedged();
+    }
     p.reject(err);
+  }
+
+  /**
+   * Every slot held by a call we gave up on, the oldest for longer than a whole call deadline:
+   * nothing can be sent any more while keepalive still says the daemon is alive. The
+   * connection is wedged; close it so the owner can reconnect (the daemon keeps working on
+   * the old calls either way).
+   */
+  #checkWedged(): void {
+    if (this.#inFlight < this.#maxInFlight || this.#wedgeTimer) return;
+    const all = [...this.#pending.values()];
+    if (!all.every((x) => x.state === 'abandoned')) return;
+    const oldest = Math.min(...all.map((x) => x.abandonedAt ?? performance.now()));
+    const wait = Math.max(0, oldest + this.#callTimeoutMs - performance.now());
+    this.#wedgeTimer = setTimeout(() => {
+      this.#wedgeTimer = null;
+      const held = [...this.#pending.values()];
+      if (this.#inFlight >= this.#maxInFlight && held.every((x) => x.state === 'abandoned')) {
+        this.destroy(
+          CloseReason.ERROR,
+          null,
+          `all ${this.#maxInFlight} call slots held by calls with no reply for over ${this.#callTimeoutMs} ms past their deadline (${held.map((x) => x.proc.name).join(', ')}): connection wedged`,
+        );
+      }
+    }, wait);
+    this.#wedgeTimer.unref();
   }
 
   #pump(): void {

@@ -238,7 +238,11 @@ describe('closing', () => {
     const node = await writeNodeFile(makeNodeDomains(1));
     const client = await LibvirtClient.connect({ uri: node.uri });
     await client.close();
-    assert.deepEqual(await client.closed, { reason: 'client', error: null });
+    assert.deepEqual(await client.closed, {
+      reason: 'client',
+      error: null,
+      message: 'closed by the client',
+    });
     await assert.rejects(client.getHostname(), { code: 'VFT_ERR_LIBVIRT_CLOSED' });
     await node.cleanup();
   });

@@ -252,7 +252,7 @@ describe('encoding the §1.7 fixtures', () => {
       assert.equal(written.length, 0, 'nothing else was written');
       assert.equal(rpc.isClosed, false);
       rpc.destroy('client', null);
-      assert.deepEqual(await rpc.closed, { reason: 'client', error: null });
+      assert.deepEqual(await rpc.closed, { reason: 'client', error: null, message: 'client' });
     },
   );
 });

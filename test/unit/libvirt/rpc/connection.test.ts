@@ -358,7 +358,9 @@ describe('RpcConnection close', () => {
         assert.equal(rpc.queued, 3);
         peer[how]();
         const info = await rpc.closed;
-        assert.deepEqual(info, { reason: 'eof', error: null });
+        assert.equal(info.reason, 'eof');
+        assert.equal(info.error, null);
+        assert.match(info.message, /closed/);
         assert.equal(settled.length, 7, 'every call was settled before closed resolved');
         for (const err of settled) {
           assert.ok(err instanceof LibvirtClosedError, String(err));
@@ -393,7 +395,10 @@ describe('RpcConnection close', () => {
       const err = new Error('agent shutting down');
       rpc.destroy('error', err, 'bye');
       rpc.destroy('client', null);
-      assert.deepEqual(await rpc.closed, { reason: 'error', error: err });
+      const closed = await rpc.closed;
+      assert.equal(closed.reason, 'error');
+      assert.equal(closed.error, err);
+      assert.equal(closed.message, 'bye', 'the message given to destroy() wins');
       const r = await call;
       assert.ok(!r.ok && r.error instanceof LibvirtClosedError && r.error.reason === 'error');
       assert.ok(!r.ok && r.error instanceof Error && r.error.cause === err);
