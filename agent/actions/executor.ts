@@ -47,6 +47,8 @@ export class ActionExecutor {
   readonly #locks: DomainLocks;
   readonly #inflight = new Map<string, { fingerprint: string; promise: Promise<Outcome> }>();
   readonly #active = new Map<string, ActionKind>();
+  /** The kind holding each VM's lock (for busy answers). */
+  readonly #holders = new Map<string, ActionKind>();
   readonly #recent = new Map<string, { kind: ActionKind; endedAt: number }>();
   readonly #generated = new Map<string, Set<string>>();
   readonly #closeAbort = new AbortController();
@@ -174,52 +176,80 @@ export class ActionExecutor {
       result: this.#answer(req, error, t0, startedAt),
       recorded: false,
     });
+    const ms = req.deadlineMs ?? this.#o.actionTimeoutMs;
+    const at = t0 + ms;
+    const timeout = AbortSignal.timeout(Math.max(1, Math.floor(at - performance.now())));
+    const signal = AbortSignal.any([timeout, this.#closeAbort.signal]);
+    // The VM's queue is joined synchronously, at arrival, so actions run in the order they came;
+    // the place is given up if the key turns out to be answered already.
+    const giveUp = new AbortController();
+    const lock = this.#locks.acquire(
+      req.uuid,
+      req.ifBusy,
+      AbortSignal.any([signal, giveUp.signal]),
+    );
+    if (lock !== 'busy') {
+      // Handled here too: a wait failed by close() may reject before it is awaited below.
+      void lock.then(
+        () => this.#holders.set(req.uuid, req.kind),
+        () => undefined,
+      );
+    }
+    const abandon = () => {
+      if (lock === 'busy') return;
+      giveUp.abort();
+      void lock.then(
+        (release) => {
+          release();
+        },
+        () => undefined,
+      );
+    };
     try {
       await this.#sweep(false);
       const rec = await this.#store.getRecord(req.key);
       if (rec) {
+        abandon();
         if (rec.fingerprint !== req.fingerprint) return answer(conflict(req));
         const dup = { ...rec.result, duplicate: true };
         auditEnd(this.#log, req, dup, 'answered');
         return { result: dup, recorded: true };
       }
       if (await this.#store.hasMarker(req.key)) {
+        abandon();
         const message = `An earlier attempt of ${req.kind} with key ${req.key} was interrupted and is not resolved yet: recover() resolves it`;
         return answer({ code: ErrorCode.ACTION_UNKNOWN, message });
       }
-      const ms = req.deadlineMs ?? this.#o.actionTimeoutMs;
-      const at = t0 + ms;
-      const timeout = AbortSignal.timeout(Math.max(1, Math.floor(at - performance.now())));
-      const signal = AbortSignal.any([timeout, this.#closeAbort.signal]);
-      const lock = this.#locks.acquire(req.uuid, req.ifBusy, signal);
-      if (lock === 'busy') {
-        const running = this.#active.get(req.uuid) ?? 'another action';
-        const why = req.ifBusy === 'reject' ? '' : ': its queue is full';
-        const message = `Domain ${req.domainName ?? req.uuid} is busy with ${running} (${this.#locks.queued(req.uuid)} waiting)${why}`;
-        return answer({ code: ErrorCode.ACTION_BUSY, message });
-      }
-      let release: () => void;
-      try {
-        release = await lock;
-      } catch {
-        if (this.#closing !== null) {
-          const message = 'The action executor closed while the action waited for its turn';
-          return answer({ code: ErrorCode.ACTION_UNAVAILABLE, message });
-        }
-        const message = `${req.kind} waited ${ms} ms for another action on the domain to finish and never started`;
-        return answer({ code: ErrorCode.ACTION_TIMEOUT, message });
-      }
-      try {
-        const p = await performAction(this.#deps(), req, { signal, at, ms }, startedAt, t0);
-        return p.ran ? { result: p.result, recorded: p.recorded } : answer(p.error);
-      } finally {
-        release();
-      }
     } catch (err) {
-      return answer({
-        code: ErrorCode.ACTION_FAILED,
-        message: `${req.kind} could not run: ${describeError(err)}`,
-      });
+      abandon();
+      const message = `${req.kind} could not run: ${describeError(err)}`;
+      return answer({ code: ErrorCode.ACTION_FAILED, message });
+    }
+    if (lock === 'busy') {
+      const running = this.#holders.get(req.uuid) ?? 'another action';
+      const why = req.ifBusy === 'reject' ? '' : ': its queue is full';
+      const message = `Domain ${req.domainName ?? req.uuid} is busy with ${running} (${this.#locks.queued(req.uuid)} waiting)${why}`;
+      return answer({ code: ErrorCode.ACTION_BUSY, message });
+    }
+    let release: () => void;
+    try {
+      release = await lock;
+    } catch {
+      if (this.#closing !== null) {
+        const message = 'The action executor closed while the action waited for its turn';
+        return answer({ code: ErrorCode.ACTION_UNAVAILABLE, message });
+      }
+      const message = `${req.kind} waited ${ms} ms for another action on the domain to finish and never started`;
+      return answer({ code: ErrorCode.ACTION_TIMEOUT, message });
+    }
+    try {
+      const p = await performAction(this.#deps(), req, { signal, at, ms }, startedAt, t0);
+      return p.ran ? { result: p.result, recorded: p.recorded } : answer(p.error);
+    } catch (err) {
+      const message = `${req.kind} could not run: ${describeError(err)}`;
+      return answer({ code: ErrorCode.ACTION_FAILED, message });
+    } finally {
+      release();
     }
   }
 
