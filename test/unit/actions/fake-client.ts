@@ -210,6 +210,27 @@ export class FakeClient {
       this.#dom(dom.uuid).checkpoints.map((c) => ({ name: c.name, domain: dom })),
     );
   }
+  checkpointLookupByName(dom: Domain, name: string, o?: CallOptions) {
+    return this.#call('checkpointLookupByName', dom.uuid, o, false, () =>
+      this.#dom(dom.uuid).checkpoints.some((c) => c.name === name) ? { name, domain: dom } : null,
+    );
+  }
+  checkpointGetXmlDesc(ck: { name: string; domain: Domain }, _flags = 0, o?: CallOptions) {
+    return this.#call('checkpointGetXmlDesc', ck.domain.uuid, o, false, () => {
+      const c = this.#dom(ck.domain.uuid).checkpoints.find((x) => x.name === ck.name);
+      if (!c) throw remote(VirErrorCode.NO_DOMAIN_CHECKPOINT, 'no checkpoint');
+      return `<domaincheckpoint><name>${c.name}</name><creationTime>${c.creationTime}</creationTime></domaincheckpoint>`;
+    });
+  }
+  domainHasManagedSaveImage(dom: Domain, o?: CallOptions) {
+    return this.#call(
+      'domainHasManagedSaveImage',
+      dom.uuid,
+      o,
+      false,
+      () => this.#dom(dom.uuid).state === DomainState.SHUTOFF && this.#dom(dom.uuid).reason === 5,
+    );
+  }
 }
 
 export function remote(code: number, message: string): LibvirtRemoteError {
