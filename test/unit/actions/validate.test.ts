@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { validateRequest } from '../../../agent/actions/index.ts';
-import type { ActionRequest } from '../../../agent/actions/index.ts';
+import type { ActionLogger, ActionRequest } from '../../../agent/actions/index.ts';
+import { pino } from 'pino';
 import { isOwnName, timestampName, uniqueName } from '../../../agent/actions/names.ts';
 import { selectForPruning } from '../../../agent/actions/retention.ts';
 
@@ -141,5 +142,12 @@ describe('names and retention', () => {
       [],
     );
     assert.deepEqual(selectForPruning(items, 10, new Set()), []);
+  });
+});
+
+describe('ActionLogger', () => {
+  it('a pino logger is one (checked by the compiler)', () => {
+    const log: ActionLogger = pino({ level: 'silent' });
+    log.child({ component: 'actions' }).info({ a: 1 }, 'ok');
   });
 });
