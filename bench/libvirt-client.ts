@@ -55,6 +55,7 @@ interface Options {
   calls: number;
   domains: number;
   warmup: number;
+  warmupRounds: number;
   cThreads: number[];
   sides: readonly Side[];
   qemu: boolean;
@@ -136,6 +137,7 @@ function usage(): string {
     '  --calls N            DOMAIN_GET_STATE calls in (a) and (b) (default 1000)',
     '  --domains N          domains in the test-driver node file (default 1000)',
     '  --warmup N           warm-up calls per round (default 1000)',
+    '  --warmup-rounds N    whole rounds run first and not recorded (default 5)',
     '  --c-threads LIST     C threads for (b), comma-separated; the first is compared (default 4)',
     '  --sides both|ours|c  run only one side (e.g. under node --cpu-prof) (default both)',
     '  --qemu auto|off      also (a)/(b) read-only on a running qemu:///system domain (default auto)',
@@ -156,6 +158,7 @@ function parseOptions(argv: string[]): Options {
       calls: { type: 'string', default: '1000' },
       domains: { type: 'string', default: '1000' },
       warmup: { type: 'string', default: '1000' },
+      'warmup-rounds': { type: 'string', default: '5' },
       'c-threads': { type: 'string', default: '4' },
       sides: { type: 'string', default: 'both' },
       qemu: { type: 'string', default: 'auto' },
@@ -192,6 +195,7 @@ function parseOptions(argv: string[]): Options {
     calls: int('calls', values.calls, 1),
     domains: int('domains', values.domains, 1),
     warmup: int('warmup', values.warmup, 0),
+    warmupRounds: int('warmup-rounds', values['warmup-rounds'], 0),
     cThreads: values['c-threads'].split(',').map((t) => int('c-threads', t, 1)),
     sides,
     qemu: values.qemu === 'auto',
@@ -463,6 +467,14 @@ async function cRound(
 
 // ---------------------------------------------------------------- rounds
 
+interface RunInfo {
+  /** The first peer output (versions). */
+  peer: PeerOutput | null;
+  notes: string[];
+  /** virt-admin's answer, by `target/side`. */
+  verified: Map<string, DaemonClient>;
+}
+
 interface RoundRecord {
   target: string;
   round: number;
@@ -481,15 +493,12 @@ interface RoundRecord {
   c?: RoundSample;
 }
 
-async function runTarget(
-  t: Target,
-  o: Options,
-  info: { peer: PeerOutput | null; notes: string[] },
-): Promise<RoundRecord[]> {
+async function runTarget(t: Target, o: Options, info: RunInfo): Promise<RoundRecord[]> {
   const records: RoundRecord[] = [];
-  // One warm-up round per side first, not recorded: the first C round pays page-cache misses
-  // on libvirt.so and Python, ours the first JIT compilations.
-  for (let r = -1; r < o.rounds; r++) {
+  // Warm-up rounds first, not recorded: the first C round pays page-cache misses on libvirt.so
+  // and Python; ours keeps compiling (V8 tiers code up on background threads, which shows as
+  // 2-3× the client CPU per call and a slower (a)) for about the first 4-5 rounds (~20,000 calls).
+  for (let r = -o.warmupRounds; r < o.rounds; r++) {
     const order: Side[] = r % 2 === 0 ? [...o.sides] : [...o.sides].reverse();
     for (let attempt = 0; ; attempt++) {
       const busy = o.settlePct < 100 ? await settle(o.settlePct, o.settleMaxMs) : null;
@@ -510,11 +519,16 @@ async function runTarget(
       let peerCpuMs = 0;
       try {
         for (const side of order) {
-          const verify = r === 0;
-          if (side === 'ours') rec.ours = await oursRound(t, o, verify, pidBefore);
-          else {
+          // Checked in the first (warm-up) round, so virt-admin's processes stay out of the
+          // measured ones.
+          const verify = r === -o.warmupRounds;
+          if (side === 'ours') {
+            rec.ours = await oursRound(t, o, verify, pidBefore);
+            if (rec.ours.daemonClient) info.verified.set(`${t.label}/ours`, rec.ours.daemonClient);
+          } else {
             const { sample, peer } = await cRound(t, o, verify, pidBefore);
             rec.c = sample;
+            if (sample.daemonClient) info.verified.set(`${t.label}/c`, sample.daemonClient);
             peerCpuMs = peer.cpuMs;
             info.peer ??= peer;
           }
@@ -536,11 +550,11 @@ async function runTarget(
         }
         if (r >= 0) records.push(rec);
         process.stderr.write(
-          `[bench] ${t.label} round ${r < 0 ? 'warm-up' : r + 1}/${o.rounds} (${order.join(', ')}), load ${fmtLoad(rec.loadavg)}, CPU busy before ${rec.busyBeforePct ?? '?'} %\n`,
+          `[bench] ${t.label} round ${r < 0 ? `warm-up ${r + o.warmupRounds + 1}` : r + 1}/${o.rounds} (${order.join(', ')}), load ${fmtLoad(rec.loadavg)}, CPU busy before ${rec.busyBeforePct ?? '?'} %\n`,
         );
         break;
       } catch (err) {
-        const msg = `${t.label} round ${r < 0 ? 'warm-up' : r + 1}: ${(err as Error).message.split('\n')[0] ?? ''}`;
+        const msg = `${t.label} round ${r < 0 ? `warm-up ${r + o.warmupRounds + 1}` : r + 1}: ${(err as Error).message.split('\n')[0] ?? ''}`;
         if (attempt >= o.maxRetries) {
           throw new Error(`giving up after ${attempt + 1} tries: ${msg}`, { cause: err });
         }
@@ -868,7 +882,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const loadStart = loadavg();
   const notes: string[] = [];
-  const info: { peer: PeerOutput | null; notes: string[] } = { peer: null, notes };
+  const info: RunInfo = { peer: null, notes, verified: new Map() };
 
   const node = await writeNodeFile(makeNodeDomains(o.domains));
   try {
@@ -962,7 +976,7 @@ async function main(): Promise<void> {
       );
     }
     p(
-      `rounds: ${o.rounds} per side (after 1 unrecorded warm-up round), order alternating; ` +
+      `rounds: ${o.rounds} per side (after ${o.warmupRounds} unrecorded warm-up rounds), order alternating; ` +
         `each round: connect, ${o.warmup} warm-up calls + 1 of each kind, then a–d once, close`,
     );
     p(
@@ -998,8 +1012,9 @@ async function main(): Promise<void> {
         `a 0.3 would ask for a client 3× faster than libvirt.so at equal concurrency. The "floor" ` +
         `line above gives the best ratio the CPUs allow.`,
     );
-    const ourDc = results[0]?.rounds[0]?.ours?.daemonClient;
-    const cDc = results[0]?.rounds[0]?.c?.daemonClient;
+    const first = results[0]?.target.label ?? '';
+    const ourDc = info.verified.get(`${first}/ours`);
+    const cDc = info.verified.get(`${first}/c`);
     const dcText = (d: DaemonClient | undefined): string =>
       d === undefined
         ? 'not checked'
@@ -1029,7 +1044,7 @@ async function main(): Promise<void> {
         options: { ...o, ourMaxInFlight: OUR_MAX_IN_FLIGHT },
         stats: { mask: stats.mask, types: stats.names, flags: StatsFlags.ENFORCE_STATS },
         bTargetDenominator: 'C sequential (case a, C side)',
-        daemonClients: { ours: ourDc ?? null, c: cDc ?? null },
+        daemonClients: Object.fromEntries(info.verified),
         targets: results.map(({ target, rows, rounds }) => ({
           label: target.label,
           uri: target.uri,
