@@ -42,7 +42,7 @@ export type ExecutorFactory = (deps: {
   stateDir: string;
   log: Logger;
   actionTimeoutMs: number;
-}) => ExecutorPort & { recover(): Promise<unknown>; close(): Promise<void> };
+}) => ExecutorPort & { recover(): Promise<unknown>; close(timeoutMs?: number): Promise<unknown> };
 
 /** Something that wants every status-relevant change (the stream server). */
 export interface AgentListener {
@@ -149,7 +149,7 @@ export class Agent {
     this.#probe = new LibvirtSession({ open, events: [] });
     this.#executor = this.#makeExecutor({
       client: () => this.#actions.client,
-      stateDir: join(c.stateDir, 'actions'),
+      stateDir: c.stateDir,
       log: this.log.child({ component: 'actions' }),
       actionTimeoutMs: c.libvirt.actionTimeoutMs,
     });
@@ -181,8 +181,16 @@ export class Agent {
     this.#monitor = new LibvirtSession({
       open,
       onConnected: (client, { reconnect }) => this.#resync(client, reconnect),
+      onRetry: (err, delayMs) => {
+        this.log.warn({ err, delayMs }, 'libvirt not reachable yet: retrying');
+      },
     });
-    await Promise.all([this.#monitor.start(), this.#actions.start(), this.#probe.start()]);
+    const retry = { retry: true };
+    await Promise.all([
+      this.#monitor.start(retry),
+      this.#actions.start(retry),
+      this.#probe.start(retry),
+    ]);
     this.#connected = true;
     const recovered = await this.#executor.recover();
     this.log.info({ recovered }, 'interrupted actions resolved');

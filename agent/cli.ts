@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { describeError } from '../shared/errors.ts';
+import { agentCommand } from './commands/agent.ts';
 import { domainsCommand } from './commands/domains.ts';
 import { eventsCommand } from './commands/events.ts';
 import { statusCommand } from './commands/status.ts';
@@ -16,6 +17,7 @@ export function buildCli(): Command {
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  program.addCommand(agentCommand());
   program.addCommand(domainsCommand());
   program.addCommand(eventsCommand());
   program.addCommand(buildHealthCommand({ listDomainXml: listLocalDomainXml }));

@@ -5,7 +5,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ErrorCode } from '../../shared/errors.ts';
-import { CheckpointXmlFlags } from '../libvirt/index.ts';
+import { CheckpointDeleteFlags, CheckpointXmlFlags, LibvirtRemoteError } from '../libvirt/index.ts';
+import type { DomainCheckpoint } from '../libvirt/index.ts';
 import { isActive } from './context.ts';
 import type { OpContext } from './context.ts';
 import { ActionError } from './errors.ts';
@@ -88,6 +89,25 @@ export async function listCheckpoints(ctx: OpContext): Promise<CheckpointListRes
   return { checkpoints: out.sort((a, b) => byAge(aged(a), aged(b))) };
 }
 
+/**
+ * Deletes one checkpoint. When QEMU died (SIGKILL, crash) its dirty bitmaps were never written
+ * back to the qcow2, so libvirt keeps a checkpoint whose bitmap is gone ("bitmap … not found
+ * in backing chain") and refuses a normal delete; then only its metadata is left to remove.
+ */
+export async function deleteCheckpoint(ctx: OpContext, ck: DomainCheckpoint): Promise<void> {
+  try {
+    await ctx.client.checkpointDelete(ck, 0, ctx.call());
+  } catch (err) {
+    if (!(err instanceof LibvirtRemoteError) || !/bitmap .* not found/i.test(err.message))
+      throw err;
+    ctx.log.warn(
+      { domainUuid: ctx.dom.uuid, checkpoint: ck.name, err: err.message },
+      'checkpoint bitmap lost (QEMU did not shut down cleanly): removing its metadata only',
+    );
+    await ctx.client.checkpointDelete(ck, CheckpointDeleteFlags.METADATA_ONLY, ctx.call());
+  }
+}
+
 export async function deleteCheckpoints(ctx: OpContext): Promise<DeleteResult> {
   const { name, retain } = ctx.req.params;
   await requireActive(ctx, name !== undefined ? `delete checkpoint ${name}` : 'prune checkpoints');
@@ -101,7 +121,7 @@ export async function deleteCheckpoints(ctx: OpContext): Promise<DeleteResult> {
         `Cannot delete checkpoint ${name} of ${ctx.dom.name}: no such checkpoint`,
       );
     ctx.step(`deleting checkpoint ${name}`);
-    await ctx.client.checkpointDelete(ck, 0, ctx.call());
+    await deleteCheckpoint(ctx, ck);
     deleted.push(name);
   }
   if (retain !== undefined) deleted.push(...(await prune(ctx, retain, null)));
@@ -143,7 +163,7 @@ async function prune(ctx: OpContext, retain: number, keep: string | null): Promi
   for (const n of selectForPruning(items, retain, new Set(ctx.req.params.protect ?? []), keep)) {
     ctx.step(`deleting checkpoint ${n} (retention)`);
     const ck = await ctx.client.checkpointLookupByName(ctx.dom, n, ctx.call());
-    if (ck) await ctx.client.checkpointDelete(ck, 0, ctx.call());
+    if (ck) await deleteCheckpoint(ctx, ck);
     deleted.push(n);
   }
   return deleted;

@@ -9,6 +9,7 @@ import { ErrorCode } from '../../shared/errors.ts';
 import { CreateFlags, DomainState, SnapshotRevertFlags } from '../libvirt/index.ts';
 import { isActive, summary } from './context.ts';
 import type { OpContext } from './context.ts';
+import { deleteCheckpoint } from './checkpoint.ts';
 import { ActionError } from './errors.ts';
 import { allocationGrowth, diskAllocations, PauseWatcher } from './measure.ts';
 import { isOwnName } from './names.ts';
@@ -124,7 +125,7 @@ export async function revertSnapshot(ctx: OpContext): Promise<RevertResult> {
     for (const c of dated.sort(byAge).reverse()) {
       ctx.step(`deleting checkpoint ${c.name} before the revert`);
       const ck = await ctx.client.checkpointLookupByName(ctx.dom, c.name, ctx.call());
-      if (ck) await ctx.client.checkpointDelete(ck, 0, ctx.call());
+      if (ck) await deleteCheckpoint(ctx, ck);
       removed.push(c.name);
     }
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { HealthConfigSchema } from '../health/config.ts';
 import { PolicyOverrideSchema } from '../policy/schema.ts';
+import { StreamConfigSchema } from '../stream/config.ts';
 
 /**
  * The agent's configuration: one zod schema gives the types, the defaults and the validation.
@@ -42,7 +43,7 @@ export const AgentConfigSchema = z.strictObject({
   domains: z.record(z.string().min(1), PolicyOverrideSchema).default({}),
   host: z
     .strictObject({
-      /** K failures on this host within the window make a host incident: restarts are throttled. */
+      /** K or more VMs failing on this host within the window make a host incident: restarts are throttled. */
       incidentFailures: z.number().int().min(2).default(3),
       incidentWindowMs: z.number().int().min(1000).default(120_000),
       /** During an incident: one restart at a time, at least this far apart. */
@@ -53,10 +54,14 @@ export const AgentConfigSchema = z.strictObject({
     })
     .prefault({}),
   health: HealthConfigSchema.extend({
+    /** Where the health history lives; defaults to the agent's stateDir. */
+    stateDir: z.string().min(1).optional(),
     enabled: z.boolean().default(true),
     /** How often EDAC is read and host risk recomputed (SMART has its own per-device minimum interval). */
     intervalMs: z.number().int().min(10_000).default(300_000),
   }).prefault({}),
+  /** The status stream (agent/stream, docs/protocol.md): off unless `stream.listen` is set. */
+  stream: StreamConfigSchema.prefault({}),
   /** Decisions, idempotency keys and journal entries older than this are dropped. */
   retentionMs: z
     .number()

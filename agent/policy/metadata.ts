@@ -76,7 +76,9 @@ export function policyMetadataXml(p: PolicyOverride): string {
     if (typeof v === 'object') {
       const attrs: Record<string, string> = {};
       for (const [ak, av] of Object.entries(v as Record<string, unknown>)) {
-        if (av !== undefined) attrs[ak] = String(av as string | number | boolean);
+        if (typeof av === 'string' || typeof av === 'number' || typeof av === 'boolean') {
+          attrs[ak] = String(av);
+        }
       }
       children.push(element(k, attrs, []));
     } else top[k] = String(v);

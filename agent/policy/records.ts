@@ -117,16 +117,17 @@ export function latestKnownGood(r: DomainRecord): SnapshotRecord | null {
 }
 
 /**
- * Marks snapshots known-good once the VM has run `afterMs` past them with no failure.
+ * Marks snapshots known-good once `afterMs` have passed since they were taken with no failure
+ * recorded in between and the VM not down now (snapshots are only taken of a running VM).
  * Returns the names that became known-good now.
  */
 export function promoteKnownGood(r: DomainRecord, afterMs: number, now: number): string[] {
   const out: string[] = [];
+  if (r.down) return out;
   for (const s of r.snapshots) {
     if (s.knownGoodAt !== null || now - s.takenAt < afterMs) continue;
     const failedAfter = r.failures.some((f) => f.at >= s.takenAt && f.at <= s.takenAt + afterMs);
-    const runningLongEnough = r.upSince !== null && r.upSince <= s.takenAt;
-    if (!failedAfter && runningLongEnough) {
+    if (!failedAfter) {
       s.knownGoodAt = now;
       out.push(s.name);
     }

@@ -259,6 +259,13 @@ export class RecoveryManager {
       if (decision.action === 'revert') {
         rec.revertedAt = now;
         rec.measures.reverts++;
+        // A revert deletes virt-ft's checkpoints first (QEMU refuses loadvm with dirty bitmaps).
+        const removed = new Set(
+          result.ok
+            ? ((result.result as { removedCheckpoints?: string[] }).removedCheckpoints ?? [])
+            : [],
+        );
+        rec.checkpoints = rec.checkpoints.filter((c) => !removed.has(c.name));
       } else rec.measures.restarts++;
     }
     this.#d.store.markDirty();
@@ -278,6 +285,27 @@ export class RecoveryManager {
         signal: `${failure.signal}, killed after ${decision.delayMs} ms paused`,
       };
     }
+    if (!result.ok && decision.action === 'restart') {
+      // A restart that failed is one more failure: the ladder goes on (backoff, revert, quarantine).
+      return {
+        ...failure,
+        at: now,
+        late: false,
+        signal: `${kind} failed: ${result.error.message}`,
+      };
+    }
+    if (!result.ok && decision.action === 'revert') {
+      // The last resort failed: stop and ask for an operator.
+      rec.quarantine = {
+        at: now,
+        reason: `revert to ${decision.snapshot ?? '?'} failed: ${result.error.message}`,
+      };
+      this.#d.store.markDirty();
+      this.#d.log.error(
+        { domainUuid: uuid, domainName: failure.name, alert: 'quarantine', error: result.error },
+        'VM quarantined: the revert to a known-good snapshot failed',
+      );
+    }
     return null;
   }
 
@@ -286,28 +314,37 @@ export class RecoveryManager {
     rec.measures.failures++;
     rec.measures.lastFailure = { at: f.at, kind: f.kind, signal: f.signal };
     if (!rec.down && f.kind !== 'io-error') rec.down = { since: f.at, kind: f.kind };
+    // A host incident: K or more distinct VMs failed within the window (one VM's crash loop is
+    // the restart ladder's business, not the host's).
     const host = this.#d.store.host;
     const window = this.#d.config.host.incidentWindowMs;
-    host.failures = [...host.failures.filter((t) => f.at - t <= window), f.at];
-    if (host.failures.length >= this.#d.config.host.incidentFailures) {
+    host.failures = [
+      ...host.failures.filter((x) => typeof x === 'object' && f.at - x.at <= window),
+      { at: f.at, uuid: f.uuid },
+    ];
+    const vms = new Set(host.failures.map((x) => x.uuid)).size;
+    if (vms >= this.#d.config.host.incidentFailures) {
       if (!host.incident) {
-        host.incident = { since: f.at, failures: host.failures.length };
+        host.incident = { since: f.at, failures: vms };
         this.#d.log.error(
-          { alert: 'host-incident', failures: host.failures.length, windowMs: window },
+          { alert: 'host-incident', vms, windowMs: window },
           'host incident: restarts throttled host-wide',
         );
-      } else host.incident.failures = host.failures.length;
+      } else host.incident.failures = vms;
     }
     this.#d.store.markDirty();
   }
 
-  /** Ends a host incident once the window holds fewer than K failures. */
+  /** Ends a host incident once fewer than K VMs failed within the window. */
   refreshIncident(): void {
     const host = this.#d.store.host;
     if (!host.incident) return;
     const now = this.#now();
-    host.failures = host.failures.filter((t) => now - t <= this.#d.config.host.incidentWindowMs);
-    if (host.failures.length < this.#d.config.host.incidentFailures && this.#pending.size === 0) {
+    host.failures = host.failures.filter((x) => now - x.at <= this.#d.config.host.incidentWindowMs);
+    if (
+      new Set(host.failures.map((x) => x.uuid)).size < this.#d.config.host.incidentFailures &&
+      this.#pending.size === 0
+    ) {
       this.#d.log.warn(
         { alert: 'host-incident-over', since: host.incident.since },
         'host incident over',

@@ -24,7 +24,8 @@ export interface DecisionRecord extends Decision {
 
 /** Host-wide state: recent failures (for host incidents) and the incident in progress. */
 export interface HostRecord {
-  failures: number[];
+  /** Recent failures on this host, with the VM, oldest first. */
+  failures: { readonly at: number; readonly uuid: string }[];
   incident: { readonly since: number; failures: number } | null;
   lastAutoRestartAt: number | null;
 }

@@ -52,6 +52,8 @@ export interface LibvirtSessionOptions {
    * events during the gap are lost for good. A throw counts as a failed connection.
    */
   readonly onConnected?: (client: LibvirtClient, info: { reconnect: boolean }) => Promise<void>;
+  /** Told about each failed first attempt when `start({ retry: true })` (for logging). */
+  readonly onRetry?: (err: unknown, delayMs: number) => void;
   /** For tests. */
   readonly random?: () => number;
 }
@@ -86,11 +88,30 @@ export class LibvirtSession implements AsyncIterable<SessionItem> {
   }
 
   /**
-   * Connects once and starts supervising. Rejects if that first connection fails, so a
-   * command-line user gets a clear error at once instead of a silent retry loop.
+   * Connects and starts supervising. By default it rejects if that first connection fails, so
+   * a command-line user gets a clear error at once; with `retry` (the daemon) it keeps trying
+   * with backoff until connected or closed.
    */
-  async start(): Promise<void> {
-    const first = await this.#connect(false);
+  async start(options: { retry?: boolean } = {}): Promise<void> {
+    let first: EventSubscription | null = null;
+    for (let attempt = 0; first === null; attempt++) {
+      try {
+        first = await this.#connect(false);
+      } catch (err) {
+        if (!options.retry || this.#stop.signal.aborted) throw err;
+        const delayMs = backoffDelayMs(attempt, this.#o.backoff ?? DEFAULT_BACKOFF, this.#o.random);
+        this.#queue.push({
+          event: 'session',
+          state: 'backoff',
+          time: new Date(),
+          attempt: attempt + 1,
+          delayMs,
+          message: err instanceof Error ? err.message : String(err),
+        });
+        this.#o.onRetry?.(err, delayMs);
+        await sleep(delayMs, undefined, { signal: this.#stop.signal });
+      }
+    }
     this.#loop = this.#run(first);
   }
 

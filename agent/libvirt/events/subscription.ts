@@ -65,6 +65,7 @@ export class EventSubscription implements AsyncIterable<DomainEvent | EventGap> 
     this.#closed = true;
     const ids = this.callbackIds.splice(0);
     for (const id of ids) this.#registry.forget(id);
+    this.#registry.release(this);
     this.#queue.end();
     if (this.#conn.isClosed) return;
     await Promise.allSettled(
@@ -92,6 +93,8 @@ const EARLY_MAX = 256;
 /** Routes events from one connection to subscriptions by callback ID. */
 export class EventRegistry {
   readonly #byCallback = new Map<number, EventSubscription>();
+  /** Every live subscription, also those with no callback (an empty event list). */
+  readonly #all = new Set<EventSubscription>();
   readonly #conn: LibvirtConnection;
   /** Events whose callback ID is not known yet: the daemon may send an event before the
    * REGISTER reply that tells us the ID. Replayed to the subscription that registers it. */
@@ -111,7 +114,8 @@ export class EventRegistry {
       if (this.#early.length > EARLY_MAX) this.#early.shift();
     });
     void conn.closed.then(() => {
-      for (const sub of new Set(this.#byCallback.values())) sub.end();
+      for (const sub of this.#all) sub.end();
+      this.#all.clear();
       this.#byCallback.clear();
     });
   }
@@ -125,9 +129,15 @@ export class EventRegistry {
     this.#byCallback.delete(callbackId);
   }
 
+  /** @internal A subscription that closed. */
+  release(sub: EventSubscription): void {
+    this.#all.delete(sub);
+  }
+
   /** Registers one callback per event with the daemon and returns the subscription. */
   async subscribe(options: SubscribeOptions = {}): Promise<EventSubscription> {
     const sub = new EventSubscription(this.#conn, this, options.queueSize ?? 4096);
+    this.#all.add(sub);
     const names = options.events ?? DEFAULT_EVENT_NAMES;
     try {
       for (const name of names) {
@@ -154,6 +164,8 @@ export class EventRegistry {
     if (options.signal) {
       options.signal.addEventListener('abort', () => void sub.close(), { once: true });
     }
+    // The connection may have ended while we registered: such a subscription ends at once.
+    if (this.#conn.isClosed) sub.end();
     return sub;
   }
 }

@@ -43,6 +43,9 @@ describe('per-VM records and measures', () => {
       'both had a failure within 10 s after them',
     );
     r.failures = [];
+    r.down = { since: 19_000, kind: 'qemu-died' };
+    assert.deepEqual(promoteKnownGood(r, 10_000, 20_000), [], 'not while the VM is down');
+    r.down = null;
     assert.deepEqual(promoteKnownGood(r, 10_000, 20_000), ['a', 'b']);
     assert.equal(latestKnownGood(r)?.name, 'b');
   });
