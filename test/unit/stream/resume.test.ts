@@ -74,6 +74,7 @@ describe('stream subscribe and resume', () => {
     await until(a, 10);
     await a.close();
     fire(h.agent, 5); // 11..15 happen while it is away
+    await h.server.flush();
     const b = await h.connect();
     b.subscribe({ fromSeq: 7, epoch: hello.epoch });
     const sub = await b.waitFor(isType('subscribed'));
@@ -126,6 +127,7 @@ describe('stream subscribe and resume', () => {
   it('answers another epoch, or a seq never sent, with a gap and a snapshot', async (t) => {
     const h = await startServer(t);
     fire(h.agent, 2);
+    await h.server.flush();
     const a = await h.connect();
     const hello = await a.hello();
     a.subscribe({ fromSeq: 1, epoch: 'another-epoch' });
