@@ -8,8 +8,7 @@
  */
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
-import type { ErrorCode } from '../../shared/errors.ts';
-import { ErrorCode as Codes } from '../../shared/errors.ts';
+import { ErrorCode } from '../../shared/errors.ts';
 import {
   CloseCode,
   encodeMessage,
@@ -73,7 +72,7 @@ export class Connection {
       ...d.hooks,
       tooSlow: (bytes) => {
         this.fail(
-          Codes.STREAM_SLOW_CONSUMER,
+          ErrorCode.STREAM_SLOW_CONSUMER,
           `${bytes} bytes stayed buffered for ${d.config.backpressure.slowCloseMs} ms: reconnect and resume`,
           CloseCode.TRY_AGAIN_LATER,
         );
@@ -156,15 +155,24 @@ export class Connection {
     if (this.#closing) return;
     if (!this.#messages.take()) {
       if (this.#messageFlood.refused()) {
-        this.fail(Codes.STREAM_RATE_LIMITED, 'Message flood: closing', CloseCode.POLICY_VIOLATION);
+        this.fail(
+          ErrorCode.STREAM_RATE_LIMITED,
+          'Message flood: closing',
+          CloseCode.POLICY_VIOLATION,
+        );
       } else {
-        this.reply(null, Codes.STREAM_RATE_LIMITED, 'Too many messages', this.#messages.waitMs());
+        this.reply(
+          null,
+          ErrorCode.STREAM_RATE_LIMITED,
+          'Too many messages',
+          this.#messages.waitMs(),
+        );
       }
       return;
     }
     if (isBinary) {
       this.fail(
-        Codes.STREAM_BAD_MESSAGE,
+        ErrorCode.STREAM_BAD_MESSAGE,
         'Binary frames are not part of the protocol',
         CloseCode.UNSUPPORTED_DATA,
       );
