@@ -16,12 +16,18 @@ function run(cmd: string, args: readonly string[], timeoutMs: number): Promise<s
   });
 }
 
-/** The running libvirtd's pid (from pgrep; the pid file may be stale). */
+/**
+ * The running libvirtd's pid: from its pid file, checked against /proc (pgrep would also list
+ * the short-lived parent of a `libvirtd -d` that is still daemonizing).
+ */
 export async function libvirtdPid(): Promise<number> {
-  const out = await run('pgrep', ['-x', 'libvirtd'], 5_000);
-  const pid = Number(out.trim().split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0)
-    throw new Error(`no libvirtd running (pgrep said ${out})`);
+  const pid = Number((await readFile('/run/libvirtd.pid', 'utf8')).trim());
+  const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
+  if (!Number.isInteger(pid) || pid <= 0 || comm.trim() !== 'libvirtd') {
+    throw new Error(
+      `no libvirtd running (pid file says ${pid}, /proc says ${comm.trim() || 'nothing'})`,
+    );
+  }
   return pid;
 }
 
