@@ -32,6 +32,7 @@ import { buildStatus } from './status.ts';
 import type { AgentStatus } from './status.ts';
 import { LibvirtSession } from './supervisor/libvirt-session.ts';
 import type { SessionItem } from './supervisor/libvirt-session.ts';
+import { StreamServer } from './stream/server.ts';
 import { DomainTracker } from './tracker/domain-tracker.ts';
 import type { Transition } from './tracker/domain-tracker.ts';
 import { toJson } from './commands/output.ts';
@@ -67,6 +68,8 @@ export class Agent {
   readonly log: Logger;
   readonly agentId: string;
   readonly startedAt = Date.now();
+  /** virt-ft's version, for the stream's hello. */
+  readonly version: string;
   readonly #makeExecutor: ExecutorFactory;
   readonly tracker = new DomainTracker();
   readonly #info = new Map<string, DomainInfo>();
@@ -82,6 +85,7 @@ export class Agent {
   #monitor!: LibvirtSession;
   #probe!: LibvirtSession;
   #actions!: LibvirtSession;
+  #stream: StreamServer | null = null;
   #health: HostHealth | null = null;
   #healthReport: HealthReport | null = null;
   #timers: NodeJS.Timeout[] = [];
@@ -90,7 +94,13 @@ export class Agent {
   #connected = false;
   #lastStatusJson = '';
 
-  constructor(config: AgentConfig, log: Logger, makeExecutor: ExecutorFactory) {
+  constructor(
+    config: AgentConfig,
+    log: Logger,
+    makeExecutor: ExecutorFactory,
+    version = 'unknown',
+  ) {
+    this.version = version;
     this.config = config;
     this.log = log;
     this.agentId = config.agentId ?? hostname();
@@ -209,6 +219,16 @@ export class Agent {
     this.#every(TICK_MS, () => this.#tick());
     this.#every(c.libvirt.statsIntervalMs, () => this.#probeAll());
     this.#every(STATUS_EVERY_MS, () => this.#writeStatus());
+    if (c.stream.listen !== null) {
+      this.#stream = new StreamServer({
+        agent: this,
+        config: c.stream,
+        stateDir: join(c.stateDir, 'stream'),
+        log: this.log.child({ component: 'stream' }),
+        agentVersion: this.version,
+      });
+      await this.#stream.start();
+    }
     this.log.info(
       {
         agentId: this.agentId,
@@ -224,6 +244,8 @@ export class Agent {
   /** Stops in reverse order, within `deadlineMs`; state is flushed. Idempotent. */
   close(deadlineMs = 20_000): Promise<void> {
     this.#closing ??= (async () => {
+      // Stream clients first, then the policy loops, the executor, libvirt, and state last.
+      await this.#stream?.close();
       for (const t of this.#timers) clearInterval(t);
       this.#timers = [];
       const deadline = new Promise<void>((r) => setTimeout(r, deadlineMs).unref());

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { describeError } from '../shared/errors.ts';
+import { VERSION } from './version.ts';
 import { agentCommand } from './commands/agent.ts';
 import { domainsCommand } from './commands/domains.ts';
 import { eventsCommand } from './commands/events.ts';
@@ -25,19 +25,6 @@ export function buildCli(): Command {
   for (const c of program.commands) c.exitOverride();
   return program;
 }
-
-/** The package version, read from package.json (two levels above dist/agent/cli.js). */
-const VERSION = ((): string => {
-  try {
-    const pkg: unknown = JSON.parse(
-      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
-    );
-    const v = (pkg as { version?: unknown }).version;
-    return typeof v === 'string' ? v : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-})();
 
 /** The local domains with their XML, for the health command's VM map (5 s deadline). */
 async function listLocalDomainXml(): Promise<{ name: string; uuid: string; xml: string }[]> {

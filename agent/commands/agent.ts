@@ -3,6 +3,7 @@ import { ActionExecutor } from '../actions/index.ts';
 import { Agent } from '../agent.ts';
 import { loadConfig } from '../config/load.ts';
 import { createLogger } from '../log.ts';
+import { VERSION } from '../version.ts';
 import { toJson, writeOut } from './output.ts';
 
 /** How long SIGTERM waits for running actions and state writes (below the unit's TimeoutStopSec). */
@@ -22,7 +23,7 @@ export function agentCommand(): Command {
         return;
       }
       const log = createLogger(config.log.level);
-      const agent = new Agent(config, log, (deps) => new ActionExecutor(deps));
+      const agent = new Agent(config, log, (deps) => new ActionExecutor(deps), VERSION);
       let stopping = false;
       const stopped = new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals): void => {
