@@ -32,10 +32,15 @@ interface Pending {
   readonly decision: DecisionRecord;
   readonly failure: Failure;
   readonly dueAt: number;
+  /** Times the action was put off because the VM's state was unknown. */
+  readonly deferrals?: number;
 }
 
 const FAILED_STATES = new Set(['Shutoff', 'Crashed', 'Paused']);
 const OWN_EVENT_TAIL_MS = 2_000;
+/** A decision whose VM is in an unknown state is retried this often, this many times. */
+const UNKNOWN_RETRY_MS = 2_000;
+const UNKNOWN_RETRIES = 30;
 
 /**
  * Detection → decision → action. Every transition updates the VM's record and measures; a
@@ -88,13 +93,14 @@ export class RecoveryManager {
       return;
     }
     const rec = this.#d.store.record(t.uuid, t.name);
-    this.#account(rec, t.to.state, now);
-    rec.lastState = { state: t.to.state, reason: t.to.reason, at: now };
-    this.#d.store.markDirty();
     const own =
       this.#d.executor.activeAction(t.uuid) !== null ||
       this.#running.has(t.uuid) ||
       (this.#ownUntil.get(t.uuid) ?? 0) > now;
+    // Our own snapshot pauses a VM for a fraction of a second: it did not stop running.
+    if (!(own && t.to.state === 'Paused')) this.#account(rec, t.to.state, now);
+    rec.lastState = { state: t.to.state, reason: t.to.reason, at: now };
+    this.#d.store.markDirty();
     const failure = classifyTransition(t, this.#d.policyOf(t.uuid, t.name), own);
     if (failure) await this.onFailure(failure);
   }
@@ -213,10 +219,20 @@ export class RecoveryManager {
     const rec = this.#d.store.record(uuid, failure.name);
     const cur = await this.#d.currentState(uuid);
     if (cur === null) {
+      // No destructive action on an unknown state; look again soon (libvirt may be coming back).
+      const deferrals = (p.deferrals ?? 0) + 1;
+      if (deferrals <= UNKNOWN_RETRIES) {
+        this.#d.log.warn(
+          { decision: decision.id, domainUuid: uuid, deferrals },
+          'state unknown (libvirt or QEMU not answering): action put off',
+        );
+        this.#pending.set(uuid, { ...p, dueAt: this.#now() + UNKNOWN_RETRY_MS, deferrals });
+        return null;
+      }
       await this.#finish(
         decision,
         false,
-        'state unknown (libvirt or QEMU not answering): no destructive action taken',
+        `state unknown for ${Math.round((UNKNOWN_RETRIES * UNKNOWN_RETRY_MS) / 1000)} s (libvirt or QEMU not answering): no destructive action taken`,
       );
       return null;
     }

@@ -134,8 +134,10 @@ export class LibvirtSession implements AsyncIterable<SessionItem> {
         ...(this.#o.events ? { events: this.#o.events } : {}),
         queueSize: this.#o.queueSize ?? 8192,
       });
-      await this.#o.onConnected?.(client, { reconnect });
+      // The client is live for the hook: it may act (e.g. recover a VM found dead) before
+      // events resume.
       this.#client = client;
+      await this.#o.onConnected?.(client, { reconnect });
       this.#connects++;
       this.#queue.push({
         event: 'session',
@@ -148,6 +150,7 @@ export class LibvirtSession implements AsyncIterable<SessionItem> {
       });
       return sub;
     } catch (err) {
+      if (this.#client === client) this.#client = null;
       client.connection.destroy();
       throw err;
     }

@@ -12,6 +12,8 @@ export interface DomainView {
   readonly since: number;
   /** Why it is `unknown`, when it is. */
   readonly unknownWhy?: string;
+  /** While `unknown`: the last state known before it (the reason is kept as it was). */
+  readonly lastKnownState?: string;
 }
 
 /** One change of state, reported exactly once. `late`: it happened while we were not listening. */
@@ -41,9 +43,9 @@ const STATE_AFTER: Readonly<Record<string, string | null>> = {
   Crashed: 'Crashed',
 };
 
-/** The last real state: an `unknown` view keeps the state it had in `reason`. */
+/** The last real state: an `unknown` view remembers the state it had. */
 function effectiveState(v: DomainView): string {
-  return v.state === 'unknown' ? v.reason : v.state;
+  return v.state === 'unknown' ? (v.lastKnownState ?? 'unknown') : v.state;
 }
 
 /**
@@ -89,7 +91,14 @@ export class DomainTracker {
     }
     if (state === undefined || state === null) return null;
     const view = this.#set(e.domain, state, e.detail ?? 'Unknown');
-    if (prev && prev.state === view.state && prev.reason === view.reason) return null;
+    // Same state: no transition, except a paused VM whose reason changes (User → IOError matters).
+    if (
+      prev &&
+      prev.state === view.state &&
+      (prev.reason === view.reason || view.state !== 'Paused')
+    ) {
+      return null;
+    }
     return this.#transition(prev ?? null, view, e.domain, 'event', false, e);
   }
 
@@ -142,7 +151,7 @@ export class DomainTracker {
       this.#views.set(v.uuid, {
         ...v,
         state: 'unknown',
-        reason: v.state,
+        lastKnownState: v.state,
         since: this.#now(),
         unknownWhy: why,
       });

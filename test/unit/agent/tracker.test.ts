@@ -88,6 +88,15 @@ describe('domain tracker', () => {
     assert.equal(tr[0]?.late, true);
   });
 
+  it('a reason-only change is silent while running, but not while paused (User → IOError matters)', () => {
+    const t = new DomainTracker();
+    t.resync([{ domain: dom(5), state: 'Running', reason: 'Unpaused' }], true);
+    assert.equal(t.applyEvent(lifecycle(5, 'Started', 'Booted')), null);
+    assert.equal(t.get(dom(5).uuid)?.reason, 'Booted');
+    assert.equal(t.applyEvent(lifecycle(5, 'Suspended', 'Paused'))?.to?.reason, 'Paused');
+    assert.equal(t.applyEvent(lifecycle(5, 'Suspended', 'IOError'))?.to?.reason, 'IOError');
+  });
+
   it('an undefined domain is forgotten', () => {
     const t = new DomainTracker();
     t.applyEvent(lifecycle(4, 'Defined', 'Added'));
