@@ -4,6 +4,11 @@ import { VERSION } from './version.ts';
 import { agentCommand } from './commands/agent.ts';
 import { domainsCommand } from './commands/domains.ts';
 import { eventsCommand } from './commands/events.ts';
+import { fleetCommand } from './commands/fleet.ts';
+import { snapshotCommand } from './commands/snapshot.ts';
+import { vmsCommand } from './commands/vms.ts';
+import { watchCommand } from './commands/watch.ts';
+import { coordinatorCommand } from '../coordinator/command.ts';
 import { statusCommand } from './commands/status.ts';
 import { buildHealthCommand } from './health/command.ts';
 import { LibvirtClient } from './libvirt/index.ts';
@@ -22,6 +27,11 @@ export function buildCli(): Command {
   program.addCommand(eventsCommand());
   program.addCommand(buildHealthCommand({ listDomainXml: listLocalDomainXml }));
   program.addCommand(statusCommand());
+  program.addCommand(coordinatorCommand());
+  program.addCommand(fleetCommand());
+  program.addCommand(vmsCommand());
+  program.addCommand(snapshotCommand());
+  program.addCommand(watchCommand());
   for (const c of program.commands) c.exitOverride();
   return program;
 }
