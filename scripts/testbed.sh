@@ -35,6 +35,8 @@ GUEST_FORMAT=3
 PACKAGES=(
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
   smartmontools python3-libvirt cpio busybox-static qemu-guest-agent
+  # openssl: the TLS transport test makes its certificates at run time.
+  openssl
 )
 
 log() { printf '[testbed] %s\n' "$*" >&2; }
