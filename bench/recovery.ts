@@ -138,7 +138,11 @@ async function runOurs(
     },
     'bench',
   );
-  const sink = new Writable({ write: (_c, _e, cb) => { cb(); } });
+  const sink = new Writable({
+    write: (_c, _e, cb) => {
+      cb();
+    },
+  });
   const agent = new Agent(
     config,
     createLogger('warn', sink),

@@ -41,7 +41,11 @@ export class AgentProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#child = child;
-    this.#exit = new Promise((resolve) => child.once('exit', (code) => { resolve(code); }));
+    this.#exit = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        resolve(code);
+      }),
+    );
     let buf = '';
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (chunk: string) => {
