@@ -160,7 +160,7 @@ export class Agent {
     this.#executor = this.#makeExecutor({
       client: () => this.#actions.client,
       stateDir: c.stateDir,
-      log: this.log.child({ component: 'actions' }),
+      log: this.log, // the executor adds its own component
       actionTimeoutMs: c.libvirt.actionTimeoutMs,
     });
     const policyOf = (uuid: string, name: string): Policy => this.policyOf(uuid, name);
@@ -224,7 +224,7 @@ export class Agent {
         agent: this,
         config: c.stream,
         stateDir: join(c.stateDir, 'stream'),
-        log: this.log.child({ component: 'stream' }),
+        log: this.log, // the server adds its own component
         agentVersion: this.version,
       });
       await this.#stream.start();
@@ -614,8 +614,6 @@ export class Agent {
     const key = json.replace(/"generatedAt": "[^"]*"/, '');
     if (key === this.#lastStatusJson) return;
     this.#lastStatusJson = key;
-    await writeJsonAtomic(join(this.config.stateDir, 'status.json'), JSON.parse(json), {
-      mode: 0o644,
-    });
+    await writeJsonAtomic(join(this.config.stateDir, 'status.json'), JSON.parse(json));
   }
 }

@@ -16,14 +16,14 @@ import {
 
 const level = (d: { warnAt: number; failAt: number | null }) =>
   z
-    .object({ warnAt: z.number().nonnegative(), failAt: z.number().nonnegative().nullable() })
+    .strictObject({ warnAt: z.number().nonnegative(), failAt: z.number().nonnegative().nullable() })
     .default(d);
 const probability = (d: number) => z.number().min(0).max(1).default(d);
 const D = DEFAULT_DISK_THRESHOLDS;
 const P = DEFAULT_FAILURE_PROBABILITIES;
 
 /** Schema of the health slice; see thresholds.ts for what each number means and its source. */
-export const HealthConfigSchema = z.object({
+export const HealthConfigSchema = z.strictObject({
   /** sysfs root for EDAC (`devices/system/edac`) and block devices (`class/block`). */
   sysfsRoot: z.string().default('/sys'),
   /** procfs root for `self/mountinfo`. */
@@ -36,18 +36,18 @@ export const HealthConfigSchema = z.object({
   smartMinIntervalMs: z.number().int().min(60_000).default(3_600_000),
   /** Devices the scan never lists (HP Smart Array `cciss,N`), e.g. `{ name: '/dev/sda', type: 'cciss,0' }`. */
   smartExtraDevices: z
-    .array(z.object({ name: z.string().min(1), type: z.string().min(1).exactOptional() }))
+    .array(z.strictObject({ name: z.string().min(1), type: z.string().min(1).exactOptional() }))
     .default([]),
   thresholds: z
-    .object({
+    .strictObject({
       memory: z
-        .object({
+        .strictObject({
           cePer24hWarn: z.number().int().positive().default(DEFAULT_MEMORY_THRESHOLDS.cePer24hWarn),
           ueFail: z.number().int().positive().default(DEFAULT_MEMORY_THRESHOLDS.ueFail),
         })
         .prefault({}),
       disk: z
-        .object({
+        .strictObject({
           reallocatedSectors: level(D.reallocatedSectors),
           reportedUncorrect: level(D.reportedUncorrect),
           commandTimeouts: level(D.commandTimeouts),
@@ -67,7 +67,7 @@ export const HealthConfigSchema = z.object({
         })
         .prefault({}),
       failureProbability: z
-        .object({
+        .strictObject({
           healthy: probability(P.healthy),
           warning: probability(P.warning),
           failing: probability(P.failing),
