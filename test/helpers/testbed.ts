@@ -2,7 +2,9 @@
 // its paths (from testbed.env), the guest's domain XML, qcow2 disks and a polling helper.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import { UndefineFlags } from '../../agent/libvirt/index.ts';
+import type { Domain, LibvirtClient } from '../../agent/libvirt/index.ts';
 import { join } from 'node:path';
 
 export const TESTBED_DIR = process.env['VFT_TESTBED_DIR'] ?? '/var/lib/virt-ft-testbed';
@@ -297,4 +299,52 @@ export async function waitFor<T>(
     }
     await new Promise((r) => setTimeout(r, Math.min(interval, Math.max(0, deadline - Date.now()))));
   }
+}
+
+/** A test guest defined in libvirt, and how to remove every trace of it. */
+export interface TestGuest {
+  readonly dom: Domain;
+  readonly diskPath: string | null;
+  /**
+   * Destroys (if running) and undefines it with its snapshot, checkpoint and save metadata;
+   * deletes its disk. `via` replaces the client it was defined with (e.g. after a reconnect).
+   */
+  remove(via?: LibvirtClient): Promise<void>;
+}
+
+/**
+ * Defines a persistent test guest (name must start with `vft-test-`), with its own qcow2 disk
+ * of `diskMiB` (default 64; 0 for none). Does not start it.
+ */
+export async function defineTestGuest(
+  client: LibvirtClient,
+  opts: GuestOptions & { readonly diskMiB?: number },
+): Promise<TestGuest> {
+  const { diskMiB = 64, ...guest } = opts;
+  const diskPath =
+    guest.diskPath ??
+    (diskMiB > 0 ? join((opts.testbed ?? requireTestbed()).imagesDir, `${opts.name}.qcow2`) : null);
+  if (diskPath !== null && guest.diskPath === undefined) await createQcow2(diskPath, diskMiB);
+  const dom = await client.domainDefineXml(
+    guestDomainXml({ ...guest, ...(diskPath !== null ? { diskPath } : {}) }),
+  );
+  return {
+    dom,
+    diskPath,
+    async remove(via = client) {
+      const live = await via.lookupDomainByUuid(dom.uuid).catch(() => null);
+      if (live) {
+        if (await via.domainIsActive(live)) await via.domainDestroy(live).catch(() => undefined);
+        await via
+          .domainUndefine(
+            live,
+            UndefineFlags.MANAGED_SAVE |
+              UndefineFlags.SNAPSHOTS_METADATA |
+              UndefineFlags.CHECKPOINTS_METADATA,
+          )
+          .catch(() => undefined);
+      }
+      if (diskPath !== null) await rm(diskPath, { force: true });
+    },
+  };
 }

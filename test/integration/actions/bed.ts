@@ -11,9 +11,9 @@ import type {
   ActionRequest,
   ActionResult,
 } from '../../../agent/actions/index.ts';
-import { LibvirtClient, UndefineFlags } from '../../../agent/libvirt/index.ts';
+import { LibvirtClient } from '../../../agent/libvirt/index.ts';
 import type { Domain } from '../../../agent/libvirt/index.ts';
-import { createQcow2, guestDomainXml, requireTestbed } from '../../helpers/testbed.ts';
+import { defineTestGuest, requireTestbed } from '../../helpers/testbed.ts';
 import type { GuestOptions } from '../../helpers/testbed.ts';
 
 export interface LogLine {
@@ -74,24 +74,12 @@ export class Bed {
 
   /** Defines a persistent guest with its own 64 MiB qcow2 disk; removed after the suite. */
   async guest(suffix: string, opts: Partial<GuestOptions> = {}): Promise<Domain> {
-    const name = `vft-test-act-${suffix}-${randomUUID().slice(0, 8)}`;
-    const diskPath = join(requireTestbed().imagesDir, `${name}.qcow2`);
-    await createQcow2(diskPath, 64);
-    const dom = await this.client.domainDefineXml(guestDomainXml({ name, diskPath, ...opts }));
-    this.#cleanups.push(async () => {
-      const live = await this.client.lookupDomainByUuid(dom.uuid);
-      if (live) {
-        if (await this.client.domainIsActive(live)) await this.client.domainDestroy(live);
-        await this.client.domainUndefine(
-          live,
-          UndefineFlags.MANAGED_SAVE |
-            UndefineFlags.SNAPSHOTS_METADATA |
-            UndefineFlags.CHECKPOINTS_METADATA,
-        );
-      }
-      await rm(diskPath, { force: true });
+    const g = await defineTestGuest(this.client, {
+      name: `vft-test-act-${suffix}-${randomUUID().slice(0, 8)}`,
+      ...opts,
     });
-    return dom;
+    this.#cleanups.push(() => g.remove());
+    return g.dom;
   }
 
   /** A request with a fresh key. */

@@ -6,17 +6,17 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { LibvirtClient, UndefineFlags } from '../../../agent/libvirt/index.ts';
+import { LibvirtClient } from '../../../agent/libvirt/index.ts';
 import type { Domain } from '../../../agent/libvirt/index.ts';
 import { qemuPid } from '../../helpers/daemon.ts';
 import { AgentProcess } from '../../helpers/run-agent.ts';
 import {
-  guestDomainXml,
+  defineTestGuest,
   requireTestbed,
   testbedSkipReason,
   waitFor,
 } from '../../helpers/testbed.ts';
-import type { GuestOptions } from '../../helpers/testbed.ts';
+import type { GuestOptions, TestGuest } from '../../helpers/testbed.ts';
 
 const tag = randomUUID().slice(0, 6);
 const QGA = `vft-test-ag-qga-${tag}`;
@@ -29,13 +29,13 @@ describe(
   () => {
     let client: LibvirtClient;
     let agent: AgentProcess;
-    const doms: Domain[] = [];
+    const guests: TestGuest[] = [];
 
     async function guest(name: string, opts: Partial<GuestOptions>): Promise<Domain> {
-      const dom = await client.domainDefineXml(guestDomainXml({ name, ...opts }));
-      doms.push(dom);
-      await client.domainCreate(dom);
-      return dom;
+      const g = await defineTestGuest(client, { name, diskMiB: 0, ...opts });
+      guests.push(g);
+      await client.domainCreate(g.dom);
+      return g.dom;
     }
 
     before(async () => {
@@ -58,13 +58,7 @@ describe(
 
     after(async () => {
       await agent?.cleanup();
-      for (const d of doms) {
-        const live = await client.lookupDomainByUuid(d.uuid).catch(() => null);
-        if (!live) continue;
-        if (await client.domainIsActive(live))
-          await client.domainDestroy(live).catch(() => undefined);
-        await client.domainUndefine(live, UndefineFlags.MANAGED_SAVE).catch(() => undefined);
-      }
+      for (const g of guests) await g.remove();
       await client?.close();
     });
 

@@ -6,22 +6,20 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LibvirtClient, UndefineFlags } from '../../../agent/libvirt/index.ts';
+import { LibvirtClient } from '../../../agent/libvirt/index.ts';
 import type { Domain } from '../../../agent/libvirt/index.ts';
 import { libvirtdPid, qemuPid, startLibvirtd } from '../../helpers/daemon.ts';
 import { AgentProcess } from '../../helpers/run-agent.ts';
 import type { LogLine } from '../../helpers/run-agent.ts';
 import {
-  createQcow2,
-  guestDomainXml,
+  defineTestGuest,
   requireTestbed,
   testbedSkipReason,
   waitFor,
 } from '../../helpers/testbed.ts';
-import type { GuestOptions } from '../../helpers/testbed.ts';
+import type { GuestOptions, TestGuest } from '../../helpers/testbed.ts';
 
 const tag = randomUUID().slice(0, 6);
 const GAP = `vft-test-ag-gap-${tag}`;
@@ -38,13 +36,14 @@ describe('virt-ft agent under faults', { skip: testbedSkipReason, timeout: 600_0
   const doms = new Map<string, Domain>();
   const agents: AgentProcess[] = [];
 
+  const guests: TestGuest[] = [];
+
   async function guest(name: string, opts: Partial<GuestOptions> = {}): Promise<Domain> {
-    const diskPath = join(requireTestbed().imagesDir, `${name}.qcow2`);
-    await createQcow2(diskPath, 64);
-    const dom = await client.domainDefineXml(guestDomainXml({ name, diskPath, ...opts }));
-    doms.set(name, dom);
-    await client.domainCreate(dom);
-    return dom;
+    const g = await defineTestGuest(client, { name, ...opts });
+    guests.push(g);
+    doms.set(name, g.dom);
+    await client.domainCreate(g.dom);
+    return g.dom;
   }
 
   async function reconnect(): Promise<void> {
@@ -60,22 +59,7 @@ describe('virt-ft agent under faults', { skip: testbedSkipReason, timeout: 600_0
     for (const a of agents) await a.cleanup();
     await startLibvirtd();
     await reconnect();
-    for (const [name, d] of doms) {
-      const live = await client.lookupDomainByUuid(d.uuid).catch(() => null);
-      if (live) {
-        if (await client.domainIsActive(live))
-          await client.domainDestroy(live).catch(() => undefined);
-        await client
-          .domainUndefine(
-            live,
-            UndefineFlags.MANAGED_SAVE |
-              UndefineFlags.SNAPSHOTS_METADATA |
-              UndefineFlags.CHECKPOINTS_METADATA,
-          )
-          .catch(() => undefined);
-      }
-      await rm(join(requireTestbed().imagesDir, `${name}.qcow2`), { force: true });
-    }
+    for (const g of guests) await g.remove(client); // the client of the moment
     await client.close();
   });
 

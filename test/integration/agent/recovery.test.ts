@@ -13,20 +13,19 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LibvirtClient, UndefineFlags } from '../../../agent/libvirt/index.ts';
+import { LibvirtClient } from '../../../agent/libvirt/index.ts';
 import type { Domain } from '../../../agent/libvirt/index.ts';
 import { runCliProcess } from '../../helpers/cli.ts';
 import { qemuPid } from '../../helpers/daemon.ts';
 import { AgentProcess } from '../../helpers/run-agent.ts';
 import type { LogLine } from '../../helpers/run-agent.ts';
 import {
-  createQcow2,
-  guestDomainXml,
+  defineTestGuest,
   requireTestbed,
   testbedSkipReason,
   waitFor,
 } from '../../helpers/testbed.ts';
-import type { GuestOptions } from '../../helpers/testbed.ts';
+import type { GuestOptions, TestGuest } from '../../helpers/testbed.ts';
 
 const tag = randomUUID().slice(0, 6);
 const NAMES = {
@@ -45,13 +44,14 @@ describe(
     let agent: AgentProcess;
     const doms = new Map<string, Domain>();
 
+    const guests: TestGuest[] = [];
+
     async function guest(name: string, opts: Partial<GuestOptions> = {}): Promise<Domain> {
-      const diskPath = join(requireTestbed().imagesDir, `${name}.qcow2`);
-      await createQcow2(diskPath, 64);
-      const dom = await client.domainDefineXml(guestDomainXml({ name, diskPath, ...opts }));
-      doms.set(name, dom);
-      await client.domainCreate(dom);
-      return dom;
+      const g = await defineTestGuest(client, { name, ...opts });
+      guests.push(g);
+      doms.set(name, g.dom);
+      await client.domainCreate(g.dom);
+      return g.dom;
     }
 
     async function state(name: string): Promise<string> {
@@ -91,22 +91,7 @@ describe(
 
     after(async () => {
       await agent?.cleanup();
-      for (const [name, d] of doms) {
-        const live = await client.lookupDomainByUuid(d.uuid).catch(() => null);
-        if (live) {
-          if (await client.domainIsActive(live))
-            await client.domainDestroy(live).catch(() => undefined);
-          await client
-            .domainUndefine(
-              live,
-              UndefineFlags.MANAGED_SAVE |
-                UndefineFlags.SNAPSHOTS_METADATA |
-                UndefineFlags.CHECKPOINTS_METADATA,
-            )
-            .catch(() => undefined);
-        }
-        await rm(join(requireTestbed().imagesDir, `${name}.qcow2`), { force: true });
-      }
+      for (const g of guests) await g.remove();
       await client?.close();
     });
 

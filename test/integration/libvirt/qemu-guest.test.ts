@@ -13,18 +13,12 @@ import {
   JobStatsFlags,
   LibvirtClient,
   LibvirtRemoteError,
-  UndefineFlags,
   VirErrorCode,
 } from '../../../agent/libvirt/index.ts';
 import type { Domain, DomainEvent, EventGap } from '../../../agent/libvirt/index.ts';
 import { qemuPid } from '../../helpers/daemon.ts';
 import { Collector } from '../../helpers/events.ts';
-import {
-  createQcow2,
-  guestDomainXml,
-  requireTestbed,
-  testbedSkipReason,
-} from '../../helpers/testbed.ts';
+import { defineTestGuest, requireTestbed, testbedSkipReason } from '../../helpers/testbed.ts';
 import type { GuestOptions } from '../../helpers/testbed.ts';
 
 const BOOT_MS = 60_000;
@@ -45,25 +39,12 @@ describe('libvirt client with real QEMU guests', { skip: testbedSkipReason }, ()
 
   /** Defines a persistent guest with its own qcow2 disk; removed after the suite. */
   async function defineGuest(suffix: string, opts: Partial<GuestOptions> = {}): Promise<Domain> {
-    const name = `vft-test-${suffix}-${randomUUID().slice(0, 8)}`;
-    const tb = requireTestbed();
-    const diskPath = join(tb.imagesDir, `${name}.qcow2`);
-    await createQcow2(diskPath, 64);
-    const dom = await client.domainDefineXml(guestDomainXml({ name, diskPath, ...opts }));
-    cleanups.push(async () => {
-      const live = await client.lookupDomainByUuid(dom.uuid);
-      if (live) {
-        if (await client.domainIsActive(live)) await client.domainDestroy(live);
-        await client.domainUndefine(
-          live,
-          UndefineFlags.MANAGED_SAVE |
-            UndefineFlags.SNAPSHOTS_METADATA |
-            UndefineFlags.CHECKPOINTS_METADATA,
-        );
-      }
-      await rm(diskPath, { force: true });
+    const g = await defineTestGuest(client, {
+      name: `vft-test-${suffix}-${randomUUID().slice(0, 8)}`,
+      ...opts,
     });
-    return dom;
+    cleanups.push(() => g.remove());
+    return g.dom;
   }
 
   const ofDomain = (d: Domain) => (e: DomainEvent | EventGap) =>
