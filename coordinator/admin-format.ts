@@ -30,6 +30,7 @@ export function hostRow(h: Json): string[] {
   ];
 }
 
+/** Columns of `virt-ft fleet`. */
 export const HOST_HEADER = [
   'HOST',
   'REACHABLE',
@@ -56,6 +57,7 @@ export function vmRow(v: Json): string[] {
   ];
 }
 
+/** Columns of `virt-ft vms`. */
 export const VM_HEADER = ['HOST', 'NAME', 'STATE', 'STATUS', 'POLICY', 'LAST FAILURE'];
 
 /** One line of `virt-ft watch` for a message of the live tail, or null to print nothing. */

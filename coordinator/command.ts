@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 /** How long SIGTERM waits for the links and the store to close. */
 export const COORDINATOR_SHUTDOWN_MS = 10_000;
 
+/** The `coordinator` subcommand of the CLI (agent/cli.ts). */
 export function coordinatorCommand(): Command {
   return new Command('coordinator')
     .description(

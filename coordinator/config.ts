@@ -45,6 +45,7 @@ export const AgentTargetSchema = z
   .refine((a) => !a.url.startsWith('ws://') || isLoopbackUrl(a.url), {
     error: 'plain ws:// only to a loopback address: use wss:// (TLS) to reach another host',
   });
+/** One configured agent. */
 export type AgentTarget = z.infer<typeof AgentTargetSchema>;
 
 /** The admin API: HTTP + WebSocket, its own tokens, loopback by default. */
@@ -172,7 +173,9 @@ export const CoordinatorConfigSchema = z
         message: 'the API needs at least one token (tokens or tokenFile)',
       });
   });
+/** The validated config (defaults filled). */
 export type CoordinatorConfig = z.infer<typeof CoordinatorConfigSchema>;
+/** The config as written (defaults optional). */
 export type CoordinatorConfigInput = z.input<typeof CoordinatorConfigSchema>;
 
 function isLoopbackHost(host: string): boolean {

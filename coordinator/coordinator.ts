@@ -22,6 +22,7 @@ export async function openStore(c: CoordinatorConfig): Promise<EventStore> {
   return new SqliteStore(c.store.path ?? join(c.stateDir, 'events.db'));
 }
 
+/** The coordinator daemon: `start()`, then `close()` (idempotent). */
 export class Coordinator {
   readonly config: CoordinatorConfig;
   readonly links = new Map<string, AgentLink>();

@@ -34,6 +34,7 @@ export const ActionRequestSchema = z.strictObject({
   ifBusy: z.enum(['wait', 'reject']).optional(),
   deadlineMs: z.number().int().min(1).max(3_600_000).optional(),
 });
+/** A validated action request. */
 export type ActionRequest = z.infer<typeof ActionRequestSchema>;
 
 /** What an action needs from the coordinator. */

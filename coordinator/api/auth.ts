@@ -44,6 +44,7 @@ export async function loadApiTokens(c: ApiConfig): Promise<TokenTable> {
   }
 }
 
+/** Authenticates API requests and upgrades, and keeps the per-token and per-address limits. */
 export class ApiAuth {
   readonly #c: ApiConfig;
   readonly #tokens: TokenTable;

@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { AgentError } from '../../shared/errors.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
 
+/** A refusal the API answers with `status` and `{ code, message, retryAfterMs? }`. */
 export class ApiError extends AgentError {
   readonly status: number;
   readonly retryAfterMs: number | null;

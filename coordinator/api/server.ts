@@ -32,6 +32,7 @@ export interface ApiDeps extends ReadDeps, Omit<ActionDeps, 'actionTimeoutMs'> {
   readonly watch: WatchHub;
 }
 
+/** The admin API server: `start()` listens on `api.listen`, `close()` stops it. */
 export class ApiServer {
   readonly #d: ApiDeps;
   readonly #log: Logger;

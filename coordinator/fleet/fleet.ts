@@ -18,6 +18,7 @@ export interface FleetListener {
   hostChanged?(host: string): void;
 }
 
+/** Every host's state; the sink of every link; what the API and the live tail read. */
 export class Fleet implements LinkSink {
   readonly hosts = new Map<string, HostState>();
   /** Agent event time → stored, over the last events (the bench and /v1/metrics read it). */

@@ -45,6 +45,7 @@ function str(v: unknown, d = ''): string {
   return typeof v === 'string' ? v : d;
 }
 
+/** One host: its snapshot and the events applied since. */
 export class HostState {
   readonly host: string;
   status: WireStatus | null = null;

@@ -32,6 +32,7 @@ export type VmView = VmRecord & { readonly host: string };
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
+/** A host as `GET /v1/hosts` shows it. */
 export function hostView(s: HostState, link: LinkInfo, nowMs: number): HostView {
   return {
     host: s.host,
@@ -52,6 +53,7 @@ export function hostView(s: HostState, link: LinkInfo, nowMs: number): HostView 
   };
 }
 
+/** A host's VMs as `GET /v1/vms` shows them, by name. */
 export function vmViews(s: HostState): VmView[] {
   return [...s.vms.values()]
     .map((vm) => ({ ...vm, host: s.host }))

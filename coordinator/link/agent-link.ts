@@ -68,6 +68,7 @@ export interface AgentLinkOptions {
   readonly cursor: Cursor | null;
 }
 
+/** The coordinator's subscription to one agent; `start()`, `info()`, `resync()`, `close()`. */
 export class AgentLink {
   readonly host: string;
   readonly commands: PendingCommands;

@@ -48,6 +48,7 @@ export interface PendingOptions {
   readonly ready: () => boolean;
 }
 
+/** The commands forwarded to one agent and not answered yet, by idempotency key. */
 export class PendingCommands {
   readonly #byKey = new Map<string, Pending>();
   readonly #keyOfId = new Map<string, string>();

@@ -15,6 +15,7 @@ import type { WireStatus } from '../../shared/protocol/index.ts';
 import { dial } from './connect.ts';
 import type { Dialer } from './connect.ts';
 
+/** Fetches one-off snapshots of one agent, coalesced and rate-limited. */
 export class SnapshotRefresher {
   readonly #dialer: Dialer;
   readonly #log: Logger;

@@ -13,6 +13,7 @@ import type {
   StoreOp,
 } from './types.ts';
 
+/** The in-memory {@link EventStore} (`store.kind: memory`). */
 export class MemoryStore implements EventStore {
   readonly kind = 'memory';
   readonly #events: StoredEvent[] = [];

@@ -47,6 +47,7 @@ export async function freePort(): Promise<number> {
   return addr.port;
 }
 
+/** One real agent process (see the file's comment). */
 export class AgentProcess {
   readonly dir: string;
   readonly stateDir: string;
