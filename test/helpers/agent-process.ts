@@ -1,8 +1,8 @@
 /**
- * A real `virt-ft agent` child process with the status stream on: writes its config (a fresh
- * state directory, `stream.listen` on a free loopback port, the given tokens as hashes), starts
- * it, waits until the stream listens, collects its JSON log lines, and kills or restarts it
- * (same port, same state: its journal and seqs survive). Others may reuse it.
+ * A real `virt-ft agent` child process: writes its config (a fresh state directory; with
+ * `tokens`, the status stream on a free loopback port with those tokens as hashes), starts it,
+ * waits until it has started, collects its JSON log lines, and kills or restarts it (same port,
+ * same state: its journal, seqs, records and idempotency keys survive).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -21,10 +21,15 @@ export interface AgentToken {
   readonly token: string;
 }
 
+/** One JSON log line of the agent (pino). */
+export type LogLine = Record<string, unknown> & { readonly msg?: string };
+
 /** Options of {@link AgentProcess.start}. */
 export interface AgentProcessOptions {
-  readonly agentId: string;
-  readonly tokens: readonly AgentToken[];
+  /** @default 'vft-test-agent' */
+  readonly agentId?: string;
+  /** Stream tokens; without any the stream stays off. */
+  readonly tokens?: readonly AgentToken[];
   /** More config keys (policy, domains, libvirt…), merged over the defaults here. */
   readonly config?: Record<string, unknown>;
   /** More `stream` keys. */
@@ -55,7 +60,7 @@ export class AgentProcess {
   readonly port: number;
   readonly agentId: string;
   /** Every JSON log line of every run, in order. */
-  readonly logs: Record<string, unknown>[] = [];
+  readonly logs: LogLine[] = [];
   readonly stderr: string[] = [];
   #child: ChildProcess | null = null;
   #exit: Promise<number | null> = Promise.resolve(null);
@@ -73,19 +78,24 @@ export class AgentProcess {
   /** Writes the config and starts the agent; resolves once its stream listens. */
   static async start(o: AgentProcessOptions): Promise<AgentProcess> {
     const dir = o.dir ?? (await mkdtemp(join(tmpdir(), 'vft-agentproc-')));
-    const a = new AgentProcess(dir, await freePort(), o.agentId, o.dir === undefined);
+    const agentId = o.agentId ?? 'vft-test-agent';
+    const a = new AgentProcess(dir, o.tokens ? await freePort() : 0, agentId, o.dir === undefined);
     const config = {
-      agentId: o.agentId,
+      agentId,
       stateDir: a.stateDir,
       startupGraceMs: 0,
       health: { enabled: false },
       ...o.config,
-      stream: {
-        listen: `127.0.0.1:${a.port}`,
-        tokens: o.tokens.map((t) => ({ id: t.id, role: t.role, sha256: tokenHash(t.token) })),
-        statsIntervalMs: 0,
-        ...o.stream,
-      },
+      ...(o.tokens
+        ? {
+            stream: {
+              listen: `127.0.0.1:${a.port}`,
+              tokens: o.tokens.map((t) => ({ id: t.id, role: t.role, sha256: tokenHash(t.token) })),
+              statsIntervalMs: 0,
+              ...o.stream,
+            },
+          }
+        : {}),
     };
     await writeFile(a.configPath, JSON.stringify(config, null, 2), { mode: 0o600 });
     await a.spawn();
@@ -101,7 +111,7 @@ export class AgentProcess {
     return this.#child?.pid ?? null;
   }
 
-  /** (Re)starts the process with the same config and state; resolves once the stream listens. */
+  /** (Re)starts the process with the same config and state; resolves once it has started (its stream listens). */
   async spawn(timeoutMs = 30_000): Promise<void> {
     const from = this.logs.length;
     const child = spawn(process.execPath, [CLI, 'agent', '--config', this.configPath], {
@@ -135,23 +145,23 @@ export class AgentProcess {
       );
     });
     await Promise.race([
-      this.waitForLog((l) => l['msg'] === 'status stream listening', timeoutMs, from),
+      this.waitForLog((l) => l['msg'] === 'virt-ft agent started', timeoutMs, from),
       exited,
     ]);
   }
 
   /** Waits for a log line (from index `from`) that `pred` accepts. */
-  async waitForLog(
-    pred: (l: Record<string, unknown>) => boolean,
-    timeoutMs = 30_000,
-    from = 0,
-  ): Promise<Record<string, unknown>> {
+  async waitForLog(pred: (l: LogLine) => boolean, timeoutMs = 30_000, from = 0): Promise<LogLine> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const hit = this.logs.slice(from).find(pred);
       if (hit) return hit;
-      if (Date.now() > deadline)
-        throw new Error(`agent ${this.agentId}: no matching log line within ${timeoutMs} ms`);
+      if (Date.now() > deadline) {
+        const last = this.logs.slice(-15).map((l) => JSON.stringify(l).slice(0, 300));
+        throw new Error(
+          `agent ${this.agentId}: no matching log line within ${timeoutMs} ms; last lines:\n${last.join('\n')}\nstderr: ${this.stderr.join('').slice(-2000)}`,
+        );
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -162,6 +172,23 @@ export class AgentProcess {
     if (!c || c.exitCode !== null || c.signalCode !== null) return c?.exitCode ?? null;
     c.kill(signal);
     return this.#exit;
+  }
+
+  /** Decision log lines (the policy's `decision: …` entries) from index `from`. */
+  decisions(from = 0): LogLine[] {
+    return this.logs
+      .slice(from)
+      .filter((l) => typeof l.msg === 'string' && l.msg.startsWith('decision'));
+  }
+
+  /** The agent's status.json. */
+  async status(): Promise<Record<string, unknown> & { domains: Record<string, unknown>[] }> {
+    return JSON.parse(await readFile(join(this.stateDir, 'status.json'), 'utf8')) as Record<
+      string,
+      unknown
+    > & {
+      domains: Record<string, unknown>[];
+    };
   }
 
   /** The events in the agent's journal (`<stateDir>/stream/journal.jsonl`), in order. */

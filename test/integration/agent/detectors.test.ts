@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { LibvirtClient } from '../../../agent/libvirt/index.ts';
 import type { Domain } from '../../../agent/libvirt/index.ts';
 import { qemuPid } from '../../helpers/daemon.ts';
-import { AgentProcess } from '../../helpers/run-agent.ts';
+import { AgentProcess } from '../../helpers/agent-process.ts';
 import {
   defineTestGuest,
   requireTestbed,
@@ -41,17 +41,19 @@ describe(
     before(async () => {
       client = await LibvirtClient.connect({ uri: requireTestbed().connect });
       agent = await AgentProcess.start({
-        startupGraceMs: 1_000,
-        health: { enabled: false },
-        policy: { level: 'off' },
-        domains: {
-          [QGA]: {
-            level: 'low',
-            guestAgent: { intervalMs: 1_000, misses: 3, timeoutSec: 1 },
-            restart: { gracefulTimeoutMs: 2_000 },
+        config: {
+          startupGraceMs: 1_000,
+          health: { enabled: false },
+          policy: { level: 'off' },
+          domains: {
+            [QGA]: {
+              level: 'low',
+              guestAgent: { intervalMs: 1_000, misses: 3, timeoutSec: 1 },
+              restart: { gracefulTimeoutMs: 2_000 },
+            },
+            [WDOG]: { level: 'low', restart: { gracefulTimeoutMs: 2_000 } },
+            [SHADOW]: { level: 'low', shadow: true },
           },
-          [WDOG]: { level: 'low', restart: { gracefulTimeoutMs: 2_000 } },
-          [SHADOW]: { level: 'low', shadow: true },
         },
       });
     });

@@ -11,8 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { LibvirtClient } from '../../../agent/libvirt/index.ts';
 import type { Domain } from '../../../agent/libvirt/index.ts';
 import { libvirtdPid, qemuPid, startLibvirtd } from '../../helpers/daemon.ts';
-import { AgentProcess } from '../../helpers/run-agent.ts';
-import type { LogLine } from '../../helpers/run-agent.ts';
+import { AgentProcess } from '../../helpers/agent-process.ts';
+import type { LogLine } from '../../helpers/agent-process.ts';
 import {
   defineTestGuest,
   requireTestbed,
@@ -65,10 +65,12 @@ describe('virt-ft agent under faults', { skip: testbedSkipReason, timeout: 600_0
 
   it('libvirtd restarted while a VM dies: the transition is reported once, late, and the VM recovered', async () => {
     const agent = await AgentProcess.start({
-      startupGraceMs: 1_000,
-      health: { enabled: false },
-      policy: { level: 'off' },
-      domains: { [GAP]: { level: 'low' }, [STEADY]: { level: 'low' } },
+      config: {
+        startupGraceMs: 1_000,
+        health: { enabled: false },
+        policy: { level: 'off' },
+        domains: { [GAP]: { level: 'low' }, [STEADY]: { level: 'low' } },
+      },
     });
     agents.push(agent);
     await guest(GAP);
@@ -125,7 +127,7 @@ describe('virt-ft agent under faults', { skip: testbedSkipReason, timeout: 600_0
       1,
       'one decision, not two',
     );
-    await agent.stop();
+    await agent.kill('SIGTERM');
   });
 
   it('the agent SIGKILLed in the middle of a snapshot: its restart notices and resolves it, with no second snapshot', async () => {
@@ -141,7 +143,7 @@ describe('virt-ft agent under faults', { skip: testbedSkipReason, timeout: 600_0
         },
       },
     };
-    const agent = await AgentProcess.start(config);
+    const agent = await AgentProcess.start({ config });
     agents.push(agent);
     // More guest memory makes the memory snapshot long enough to be killed inside.
     const dom = await guest(SNAP, { memoryMiB: 768 });
@@ -149,7 +151,7 @@ describe('virt-ft agent under faults', { skip: testbedSkipReason, timeout: 600_0
       (l) => l['domainUuid'] === dom.uuid && l.msg === 'action snapshot.create started',
       90_000,
     );
-    assert.equal(await agent.stop('SIGKILL'), null);
+    assert.equal(await agent.kill('SIGKILL'), null);
     const key = String(started['idempotencyKey']);
 
     const from = agent.logs.length;
@@ -185,6 +187,6 @@ describe('virt-ft agent under faults', { skip: testbedSkipReason, timeout: 600_0
     await (
       await import('node:fs/promises')
     ).access(join(agent.stateDir, 'actions', 'keys', `${keyFile}.json`));
-    await agent.stop();
+    await agent.kill('SIGTERM');
   });
 });

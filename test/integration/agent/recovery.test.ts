@@ -17,8 +17,8 @@ import { LibvirtClient } from '../../../agent/libvirt/index.ts';
 import type { Domain } from '../../../agent/libvirt/index.ts';
 import { runCliProcess } from '../../helpers/cli.ts';
 import { qemuPid } from '../../helpers/daemon.ts';
-import { AgentProcess } from '../../helpers/run-agent.ts';
-import type { LogLine } from '../../helpers/run-agent.ts';
+import { AgentProcess } from '../../helpers/agent-process.ts';
+import type { LogLine } from '../../helpers/agent-process.ts';
 import {
   defineTestGuest,
   requireTestbed,
@@ -67,23 +67,25 @@ describe(
     before(async () => {
       client = await LibvirtClient.connect({ uri: requireTestbed().connect });
       agent = await AgentProcess.start({
-        startupGraceMs: 1_000,
-        health: { enabled: false },
-        policy: { level: 'off' },
-        domains: {
-          [NAMES.kill]: { level: 'low' },
-          [NAMES.panic]: { level: 'low' },
-          [NAMES.off]: { level: 'low' },
-          [NAMES.loop]: {
-            level: 'high',
-            restart: { maxRestarts: 2, backoffBaseMs: 1_000, backoffFactor: 2 },
-            snapshots: { intervalMs: 10_000, knownGoodAfterMs: 3_000 },
-            checkpoints: { enabled: false },
-          },
-          [NAMES.sched]: {
-            level: 'high',
-            snapshots: { intervalMs: 10_000, retain: 2 },
-            checkpoints: { intervalMs: 10_000, retain: 2 },
+        config: {
+          startupGraceMs: 1_000,
+          health: { enabled: false },
+          policy: { level: 'off' },
+          domains: {
+            [NAMES.kill]: { level: 'low' },
+            [NAMES.panic]: { level: 'low' },
+            [NAMES.off]: { level: 'low' },
+            [NAMES.loop]: {
+              level: 'high',
+              restart: { maxRestarts: 2, backoffBaseMs: 1_000, backoffFactor: 2 },
+              snapshots: { intervalMs: 10_000, knownGoodAfterMs: 3_000 },
+              checkpoints: { enabled: false },
+            },
+            [NAMES.sched]: {
+              level: 'high',
+              snapshots: { intervalMs: 10_000, retain: 2 },
+              checkpoints: { intervalMs: 10_000, retain: 2 },
+            },
           },
         },
       });
