@@ -4,7 +4,7 @@
  */
 
 /** Names virt-ft accepts for snapshots and checkpoints (reliability.md §5 S8). */
-export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export { NAME_RE } from '../../shared/text-rules.ts';
 
 /** Snapshots and checkpoints whose name starts with this are virt-ft's own (retention applies). */
 export const OWN_PREFIX = 'vft-';

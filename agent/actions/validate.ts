@@ -6,18 +6,18 @@
 import { createHash } from 'node:crypto';
 import { ACTION_KINDS } from './types.ts';
 import type { ActionKind, ActionOrigin, ActionParams } from './types.ts';
-import { NAME_RE } from './names.ts';
+import {
+  BAD_LINE_RE,
+  BAD_TEXT_RE,
+  codePoints,
+  MAX_TEXT_CHARS,
+  NAME_RE,
+  UUID_RE,
+} from '../../shared/text-rules.ts';
 
-/** Longest description or reason, in characters (code points). */
-export const MAX_TEXT_CHARS = 1024;
+export { MAX_TEXT_CHARS };
 /** Idempotency keys: 1–200 printable ASCII characters, no spaces. */
 export const KEY_RE = /^[\x21-\x7e]{1,200}$/;
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** C0 controls but tab and LF, DEL, C1 controls, lone surrogates, and the two non-characters XML forbids. */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const BAD_TEXT_RE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffe\uffff]|\p{Cs}/u;
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const BAD_LINE_RE = /[\u0000-\u001f\u007f-\u009f\ufffe\uffff]|\p{Cs}/u;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A validated, normalized request. */
@@ -230,19 +230,4 @@ function show(v: unknown): string {
   if (v === null || typeof v === 'number' || typeof v === 'boolean' || v === undefined)
     return String(v);
   return Array.isArray(v) ? 'an array' : `a ${typeof v}`;
-}
-
-/** Length in code points (what "characters" means for the limits). */
-function codePoints(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    // A high surrogate followed by a low one is one code point.
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) i++;
-    }
-    n++;
-  }
-  return n;
 }

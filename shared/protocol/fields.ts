@@ -5,22 +5,17 @@
  * for its form. test/unit/protocol/fields.test.ts checks that the two stay equal.
  */
 import { z } from 'zod';
+import { CLEAN_TEXT_RE, codePoints, LONE_SURROGATE_RE, NAME_RE, UUID_RE } from '../text-rules.ts';
 import { LIMITS, PROTOCOL_VERSION } from './version.ts';
 
 /** `v`: the protocol version. */
 export const Version = z.literal(PROTOCOL_VERSION);
 
-/** Snapshot and checkpoint names: the executor's allowlist (reliability.md §4, S8). */
-export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export { NAME_RE };
 /** Idempotency keys: 1–128 printable ASCII characters without spaces (a UUID fits). */
 export const KEY_RE = /^[\x21-\x7e]{1,128}$/;
 /** Correlation ids, token ids, epochs: short and plain. */
 export const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
-const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-/** C0 controls but tab and LF, DEL, C1 controls, U+FFFE and U+FFFF (as the executor refuses). */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CLEAN_TEXT_RE = /^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffe\uffff]*$/;
-const LONE_SURROGATE_RE = /\p{Cs}/u;
 
 /** A domain UUID, 8-4-4-4-12 hex. */
 export const Uuid = z.string().regex(UUID_RE);
@@ -44,21 +39,6 @@ export const Ms = z
 /** A bounded single-line string from the agent (states, reasons, labels). */
 export function label(max = 128): z.ZodString {
   return z.string().max(max);
-}
-
-/** Length in code points. */
-function codePoints(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    // A high surrogate followed by a low one is one code point.
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) i++;
-    }
-    n++;
-  }
-  return n;
 }
 
 /**
