@@ -120,21 +120,20 @@ export class LibvirtConnection {
         { name: endpoint.name, flags: options.readOnly ? ConnectFlags.RO : 0 },
         opts,
       );
-      const callbacks = await conn.call(
-        P.connectSupportsFeature,
-        Feature.REMOTE_EVENT_CALLBACK,
-        opts,
-      );
+      // Independent questions go out together: one round trip instead of three.
+      const [callbacks, closeCallback, libVersionBig] = await Promise.all([
+        conn.call(P.connectSupportsFeature, Feature.REMOTE_EVENT_CALLBACK, opts),
+        conn.call(P.connectSupportsFeature, Feature.REMOTE_CLOSE_CALLBACK, opts),
+        conn.call(P.connectGetLibVersion, undefined, opts),
+      ]);
       if (!callbacks) {
         throw new LibvirtError(
           LibvirtErrorCode.CONNECT,
           `Cannot use libvirt at ${uri}: the daemon lacks event callbacks (libvirt older than 1.2.1)`,
         );
       }
-      if (await conn.call(P.connectSupportsFeature, Feature.REMOTE_CLOSE_CALLBACK, opts)) {
-        await conn.call(P.connectRegisterCloseCallback, undefined, opts);
-      }
-      const libVersion = Number(await conn.call(P.connectGetLibVersion, undefined, opts));
+      if (closeCallback) await conn.call(P.connectRegisterCloseCallback, undefined, opts);
+      const libVersion = Number(libVersionBig);
       conn.#info = {
         uri,
         endpoint,

@@ -29,14 +29,23 @@ export interface DomainCheckpoint {
 
 const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 
+/** Parsed UUIDs, so a domain used in many calls is parsed once (bounded; cleared when full). */
+const uuidCache = new Map<string, Buffer>();
+const UUID_CACHE_MAX = 16_384;
+
 export function uuidToBytes(uuid: string): Buffer {
+  const hit = uuidCache.get(uuid);
+  if (hit) return hit;
   if (!UUID_RE.test(uuid)) {
     throw new LibvirtError(
       LibvirtErrorCode.INVALID_ARGUMENT,
       `Cannot use UUID ${JSON.stringify(uuid)}: expected 32 hex digits as 8-4-4-4-12`,
     );
   }
-  return Buffer.from(uuid.replace(/-/g, ''), 'hex');
+  const bytes = Buffer.from(uuid.replace(/-/g, ''), 'hex');
+  if (uuidCache.size >= UUID_CACHE_MAX) uuidCache.clear();
+  uuidCache.set(uuid, bytes);
+  return bytes;
 }
 
 export function uuidFromBytes(b: Buffer): string {

@@ -65,7 +65,7 @@ function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false;
 
 describe('LibvirtConnection.open handshake', () => {
   it(
-    'does what the C client does: AUTH_LIST, keepalive feature, CONNECT_OPEN, features 14 and 15, close callback, lib version',
+    'does what the C client does: AUTH_LIST, keepalive feature, CONNECT_OPEN, then features 14 and 15 and the lib version together, then the close callback',
     { timeout: TEST_TIMEOUT_MS },
     async (t) => {
       const { conn, peer, fake } = await open(t);
@@ -77,8 +77,8 @@ describe('LibvirtConnection.open handshake', () => {
           [3, Proc.CONNECT_OPEN, cat(optStr('test:///default'), u32(0)).toString('hex')],
           [4, Proc.CONNECT_SUPPORTS_FEATURE, i32(14).toString('hex')],
           [5, Proc.CONNECT_SUPPORTS_FEATURE, i32(15).toString('hex')],
-          [6, Proc.CONNECT_REGISTER_CLOSE_CALLBACK, ''],
-          [7, Proc.CONNECT_GET_LIB_VERSION, ''],
+          [6, Proc.CONNECT_GET_LIB_VERSION, ''],
+          [7, Proc.CONNECT_REGISTER_CLOSE_CALLBACK, ''],
         ],
       );
       assert.equal(conn.info.libVersion, 9_000_000);
