@@ -4,9 +4,8 @@
  * is (JSON with comments; every problem listed with its path; exit 78). docs/coordinator.md
  * explains every key.
  */
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { ConfigError, stripJsonComments } from '../agent/config/load.ts';
+import { loadConfigFile, validateWith } from '../agent/config/load.ts';
 import { parseListen, TokenEntrySchema } from '../agent/stream/config.ts';
 import { ID_RE } from '../shared/protocol/index.ts';
 
@@ -192,27 +191,10 @@ function isLoopbackUrl(url: string): boolean {
 
 /** Validates a parsed config; throws {@link ConfigError} listing every problem with its path. */
 export function validateCoordinatorConfig(value: unknown, source: string): CoordinatorConfig {
-  const r = CoordinatorConfigSchema.safeParse(value);
-  if (r.success) return r.data;
-  throw new ConfigError(
-    source,
-    r.error.issues.map((i) => `${i.path.map(String).join('.') || '(top level)'}: ${i.message}`),
-  );
+  return validateWith(CoordinatorConfigSchema, value, source);
 }
 
 /** Reads, parses (JSON with comments) and validates the config file. */
-export async function loadCoordinatorConfig(file: string): Promise<CoordinatorConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(file, [`cannot read the file: ${(err as Error).message}`]);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(stripJsonComments(text));
-  } catch (err) {
-    throw new ConfigError(file, [`not valid JSON: ${(err as Error).message}`]);
-  }
-  return validateCoordinatorConfig(value, file);
+export function loadCoordinatorConfig(file: string): Promise<CoordinatorConfig> {
+  return loadConfigFile(CoordinatorConfigSchema, file);
 }

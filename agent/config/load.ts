@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { z } from 'zod';
 import { AgentError, ErrorCode } from '../../shared/errors.ts';
 import { AgentConfigSchema } from './schema.ts';
 import type { AgentConfig } from './schema.ts';
@@ -65,9 +66,12 @@ function lineOf(text: string, message: string): string {
   return `${message} (line ${line})`;
 }
 
-/** Validates an already-parsed config object; throws {@link ConfigError} listing every problem. */
-export function validateConfig(value: unknown, source: string): AgentConfig {
-  const r = AgentConfigSchema.safeParse(value);
+/**
+ * Validates an already-parsed config object against `schema`; throws {@link ConfigError}
+ * listing every problem with its path. The result is deeply frozen.
+ */
+export function validateWith<T>(schema: z.ZodType<T>, value: unknown, source: string): T {
+  const r = schema.safeParse(value);
   if (r.success) return deepFreeze(r.data);
   const problems = r.error.issues.map((i) => {
     const path = i.path.length ? i.path.map(String).join('.') : '(top level)';
@@ -76,8 +80,11 @@ export function validateConfig(value: unknown, source: string): AgentConfig {
   throw new ConfigError(source, problems);
 }
 
-/** Reads, parses (JSON with comments) and validates the config file; frozen result. */
-export async function loadConfig(file: string): Promise<AgentConfig> {
+/**
+ * Reads a config file (JSON with comments), parses it (a syntax error names its line) and
+ * validates it against `schema`: the one loader for the agent's and the coordinator's configs.
+ */
+export async function loadConfigFile<T>(schema: z.ZodType<T>, file: string): Promise<T> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -91,7 +98,17 @@ export async function loadConfig(file: string): Promise<AgentConfig> {
   } catch (err) {
     throw new ConfigError(file, [`not valid JSON: ${lineOf(stripped, (err as Error).message)}`]);
   }
-  return validateConfig(value, file);
+  return validateWith(schema, value, file);
+}
+
+/** Validates an already-parsed agent config object. */
+export function validateConfig(value: unknown, source: string): AgentConfig {
+  return validateWith(AgentConfigSchema, value, source);
+}
+
+/** Reads, parses and validates the agent's config file; frozen result. */
+export function loadConfig(file: string): Promise<AgentConfig> {
+  return loadConfigFile(AgentConfigSchema, file);
 }
 
 function deepFreeze<T>(v: T): T {

@@ -99,15 +99,7 @@ export class LibvirtSession implements AsyncIterable<SessionItem> {
         first = await this.#connect(false);
       } catch (err) {
         if (!options.retry || this.#stop.signal.aborted) throw err;
-        const delayMs = backoffDelayMs(attempt, this.#o.backoff ?? DEFAULT_BACKOFF, this.#o.random);
-        this.#queue.push({
-          event: 'session',
-          state: 'backoff',
-          time: new Date(),
-          attempt: attempt + 1,
-          delayMs,
-          message: err instanceof Error ? err.message : String(err),
-        });
+        const delayMs = this.#backoff(attempt, err instanceof Error ? err.message : String(err));
         this.#o.onRetry?.(err, delayMs);
         await sleep(delayMs, undefined, { signal: this.#stop.signal });
       }
@@ -125,6 +117,20 @@ export class LibvirtSession implements AsyncIterable<SessionItem> {
 
   [Symbol.asyncIterator](): AsyncIterator<SessionItem> {
     return this.#queue[Symbol.asyncIterator]();
+  }
+
+  /** The delay before retry `attempt` (0-based), announced in the stream with why. */
+  #backoff(attempt: number, message: string): number {
+    const delayMs = backoffDelayMs(attempt, this.#o.backoff ?? DEFAULT_BACKOFF, this.#o.random);
+    this.#queue.push({
+      event: 'session',
+      state: 'backoff',
+      time: new Date(),
+      attempt: attempt + 1,
+      delayMs,
+      message,
+    });
+    return delayMs;
   }
 
   async #connect(reconnect: boolean): Promise<EventSubscription> {
@@ -176,15 +182,7 @@ export class LibvirtSession implements AsyncIterable<SessionItem> {
       }
       let lastError = 'reconnecting';
       for (let attempt = 0; !this.#stop.signal.aborted; attempt++) {
-        const delayMs = backoffDelayMs(attempt, this.#o.backoff ?? DEFAULT_BACKOFF, this.#o.random);
-        this.#queue.push({
-          event: 'session',
-          state: 'backoff',
-          time: new Date(),
-          attempt: attempt + 1,
-          delayMs,
-          message: lastError,
-        });
+        const delayMs = this.#backoff(attempt, lastError);
         try {
           await sleep(delayMs, undefined, { signal: this.#stop.signal });
           sub = await this.#connect(true);
