@@ -5,18 +5,10 @@
  * explains every key.
  */
 import { z } from 'zod';
+import { intField as int, msField as ms } from '../agent/config/fields.ts';
 import { loadConfigFile, validateWith } from '../agent/config/load.ts';
 import { parseListen, TokenEntrySchema } from '../agent/stream/config.ts';
 import { ID_RE } from '../shared/protocol/index.ts';
-
-const ms = (min: number, d: number) =>
-  z
-    .number()
-    .int()
-    .min(min)
-    .max(2 ** 31 - 1)
-    .default(d);
-const int = (min: number, max: number, d: number) => z.number().int().min(min).max(max).default(d);
 
 /** One agent the coordinator subscribes to. */
 export const AgentTargetSchema = z

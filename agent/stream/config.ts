@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { intField as int, msField as ms } from '../config/fields.ts';
 import { DEFAULT_STREAM_PATH, ID_RE, LIMITS, ROLES } from '../../shared/protocol/index.ts';
 
 /** One bearer token: its id (logged), its role, and the SHA-256 of the token (hex); never the token. */
@@ -11,15 +12,6 @@ export const TokenEntrySchema = z.strictObject({
   expiresAt: z.iso.datetime().optional(),
 });
 export type TokenEntry = z.infer<typeof TokenEntrySchema>;
-
-const ms = (min: number, d: number) =>
-  z
-    .number()
-    .int()
-    .min(min)
-    .max(2 ** 31 - 1)
-    .default(d);
-const int = (min: number, max: number, d: number) => z.number().int().min(min).max(max).default(d);
 
 /**
  * The `stream` section of the agent's config: the status stream server (agent/stream). Off
