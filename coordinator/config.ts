@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { intField as int, msField as ms } from '../agent/config/fields.ts';
 import { loadConfigFile, validateWith } from '../agent/config/load.ts';
-import { parseListen, TokenEntrySchema } from '../agent/stream/config.ts';
+import { parseListen, ServerTlsSchema, TokenEntrySchema } from '../agent/stream/config.ts';
 import { ID_RE } from '../shared/protocol/index.ts';
 
 /** One agent the coordinator subscribes to. */
@@ -47,15 +47,7 @@ export const ApiConfigSchema = z
     allowAnyAddress: z.boolean().default(false),
     /** Plain HTTP off loopback only behind a TLS proxy on the host. */
     allowPlaintext: z.boolean().default(false),
-    tls: z
-      .strictObject({
-        certFile: z.string().min(1),
-        keyFile: z.string().min(1),
-        clientCaFile: z.string().min(1).nullable().default(null),
-        minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.3'),
-      })
-      .nullable()
-      .default(null),
+    tls: ServerTlsSchema,
     /** Admin tokens, as SHA-256 hashes with roles (viewer reads; operator acts; admin sets policies). */
     tokens: z.array(TokenEntrySchema).max(256).default([]),
     tokenFile: z.string().min(1).nullable().default(null),

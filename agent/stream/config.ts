@@ -14,6 +14,20 @@ export const TokenEntrySchema = z.strictObject({
 export type TokenEntry = z.infer<typeof TokenEntrySchema>;
 
 /**
+ * A TLS server's files (PEM), null for plain: `clientCaFile` also requires a client
+ * certificate signed by that CA. Shared by the agent's stream and the coordinator's API.
+ */
+export const ServerTlsSchema = z
+  .strictObject({
+    certFile: z.string().min(1),
+    keyFile: z.string().min(1),
+    clientCaFile: z.string().min(1).nullable().default(null),
+    minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.3'),
+  })
+  .nullable()
+  .default(null);
+
+/**
  * The `stream` section of the agent's config: the status stream server (agent/stream). Off
  * unless `listen` is set; never on all interfaces unless `allowAnyAddress`; plain (non-TLS)
  * only on loopback unless `allowPlaintext` (behind a TLS-terminating proxy on the host).
@@ -30,15 +44,7 @@ export const StreamConfigSchema = z
     allowAnyAddress: z.boolean().default(false),
     allowPlaintext: z.boolean().default(false),
     /** TLS: PEM files. `clientCaFile`: also require a client certificate signed by that CA. */
-    tls: z
-      .strictObject({
-        certFile: z.string().min(1),
-        keyFile: z.string().min(1),
-        clientCaFile: z.string().min(1).nullable().default(null),
-        minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.3'),
-      })
-      .nullable()
-      .default(null),
+    tls: ServerTlsSchema,
     tokens: z.array(TokenEntrySchema).max(64).default([]),
     /** A JSON file `{ "tokens": [TokenEntry…] }` (root-owned, 0600), read at start, added to `tokens`. */
     tokenFile: z.string().min(1).nullable().default(null),
