@@ -16,7 +16,8 @@ import { parseArgs } from 'node:util';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
 import { encodeMessage, PROTOCOL_VERSION } from '../shared/protocol/index.ts';
-import type { EventMessage, ServerMessage } from '../shared/protocol/index.ts';
+import { sampleAgentStatus, sampleDomainStatus } from '../test/helpers/sample-status.ts';
+import type { EventMessage, ServerMessage, SnapshotMessage } from '../shared/protocol/index.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -56,62 +57,24 @@ const sims: Sim[] = Array.from({ length: AGENTS }, (_, i) => ({
   nextMs: 0,
 }));
 
-function status(s: Sim) {
+/** The sim's status as the real server sends it: the AgentStatus, JSON round-tripped. */
+function status(s: Sim): SnapshotMessage['status'] {
   const now = new Date().toISOString();
-  return {
-    version: 1 as const,
+  const st = sampleAgentStatus({
     agentId: s.id,
     host: s.id,
     generatedAt: now,
     startedAt: now,
-    libvirt: { uri: 'qemu:///system', connected: true },
-    startupGrace: false,
-    shadow: false,
-    incident: { active: false, since: null, failures: 0 },
-    hostMeasures: {
-      memoryErrorRate: null,
-      memoryErrorRatePerDimm: [],
-      diskFailureProbability: null,
-      risk: 'healthy',
-    },
-    health: null,
+    hostMeasures: { ...sampleAgentStatus().hostMeasures, risk: 'healthy' },
     domains: [
-      {
-        name: `vm-${s.i}`,
-        uuid: s.uuid,
+      sampleDomainStatus(s.uuid, `vm-${s.i}`, {
         state: s.running ? 'Running' : 'Paused',
-        reason: 'Booted',
-        since: now,
-        unknownWhy: null,
         status: s.running ? 'running' : 'paused',
-        policy: { level: 'low' },
-        policySource: 'config' as const,
-        metadataError: null,
-        hasGuestAgent: false,
-        recovery: null,
-        quarantine: null,
-        measures: {
-          failures: 0,
-          restarts: 0,
-          reverts: 0,
-          recoveries: 0,
-          mttrMs: null,
-          lastRecoveryMs: null,
-          availability: 1,
-          downtimeRatio: 0,
-          runtimeMs: 0,
-          downtimeMs: 0,
-          lastFailure: null,
-          lastRecoveredAt: null,
-        },
-        snapshots: [],
-        checkpoints: [],
-        lastKnownGood: null,
-        stats: null,
-      },
+        since: now,
+      }),
     ],
-    decisions: [],
-  };
+  });
+  return JSON.parse(JSON.stringify(st)) as SnapshotMessage['status'];
 }
 
 function send(s: Sim, m: ServerMessage): void {

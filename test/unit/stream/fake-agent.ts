@@ -12,45 +12,17 @@ import type { DecisionRecord } from '../../../agent/state/store.ts';
 import type { AgentStatus, DomainStatus } from '../../../agent/status.ts';
 import type { StreamAgent } from '../../../agent/stream/port.ts';
 import { AgentError, ErrorCode } from '../../../shared/errors.ts';
+import { sampleAgentStatus, sampleDomainStatus } from '../../helpers/sample-status.ts';
 
 export const UUID_A = '11111111-1111-4111-8111-111111111111';
 export const UUID_B = '22222222-2222-4222-8222-222222222222';
 
 /** A domain's status with defaults. */
 export function domainStatus(uuid: string, name: string, state = 'Running'): DomainStatus {
-  return {
-    name,
-    uuid,
+  return sampleDomainStatus(uuid, name, {
     state,
-    reason: 'Booted',
-    since: new Date(0).toISOString(),
-    unknownWhy: null,
-    status: state === 'Running' ? 'running' : 'stopped',
-    policy: resolvePolicy({ level: 'low' }),
-    policySource: 'config',
-    metadataError: null,
-    hasGuestAgent: false,
-    recovery: null,
-    quarantine: null,
-    measures: {
-      failures: 0,
-      restarts: 0,
-      reverts: 0,
-      recoveries: 0,
-      mttrMs: null,
-      lastRecoveryMs: null,
-      availability: 1,
-      downtimeRatio: 0,
-      runtimeMs: 1000,
-      downtimeMs: 0,
-      lastFailure: null,
-      lastRecoveredAt: null,
-    },
-    snapshots: [],
-    checkpoints: [],
-    lastKnownGood: null,
-    stats: null,
-  };
+    measures: { ...sampleDomainStatus(uuid, name).measures, runtimeMs: 1000 },
+  });
 }
 
 export class FakeAgent implements StreamAgent {
@@ -71,26 +43,13 @@ export class FakeAgent implements StreamAgent {
   readonly executor = { run: (req: ActionRequest) => this.#run(req) };
 
   status(): AgentStatus {
-    return {
-      version: 1,
+    return sampleAgentStatus({
       agentId: this.agentId,
       host: 'fake-host',
-      generatedAt: new Date().toISOString(),
       startedAt: new Date(0).toISOString(),
       libvirt: { uri: 'test:///default', connected: true },
-      startupGrace: false,
-      shadow: false,
-      incident: { active: false, since: null, failures: 0 },
-      hostMeasures: {
-        memoryErrorRate: null,
-        memoryErrorRatePerDimm: [],
-        diskFailureProbability: null,
-        risk: 'unknown',
-      },
-      health: null,
       domains: [...this.domains.values()],
-      decisions: [],
-    };
+    });
   }
 
   addListener(l: AgentListener): () => void {
