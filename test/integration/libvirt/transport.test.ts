@@ -249,6 +249,19 @@ async function checkDaemon(client: LibvirtClient): Promise<void> {
   assert.equal(await client.getType(), 'TEST');
 }
 
+/** Connects over TLS through a relay on 127.0.0.1 with the test PKI's client files. */
+function connectTls(
+  port: number,
+  pki: { caFile: string; certFile: string; keyFile: string },
+  connectTimeoutMs: number,
+): Promise<LibvirtClient> {
+  return LibvirtClient.connect({
+    uri: `test+tls://127.0.0.1:${port}/default`,
+    tls: { caFile: pki.caFile, certFile: pki.certFile, keyFile: pki.keyFile },
+    connectTimeoutMs,
+  });
+}
+
 describe('libvirt transports against the real daemon', { skip, concurrency: false }, () => {
   it('connects over TCP (test+tcp://127.0.0.1:PORT/default)', async (t) => {
     const relay = await listen(t, createServer(), (s, stats) => {
@@ -276,11 +289,7 @@ describe('libvirt transports against the real daemon', { skip, concurrency: fals
   it('connects over TLS with a client certificate (test+tls://127.0.0.1:PORT/default)', async (t) => {
     const pki = await makePki(t);
     const relay = await tlsRelay(t, pki, 1);
-    const client = await LibvirtClient.connect({
-      uri: `test+tls://127.0.0.1:${relay.port}/default`,
-      tls: { caFile: pki.caFile, certFile: pki.certFile, keyFile: pki.keyFile },
-      connectTimeoutMs: 5_000,
-    });
+    const client = await connectTls(relay.port, pki, 5_000);
     t.after(() => client.close());
     assert.equal(client.info.endpoint.kind, 'tls');
     await checkDaemon(client);
@@ -291,22 +300,15 @@ describe('libvirt transports against the real daemon', { skip, concurrency: fals
   it('refuses a TLS daemon whose verdict byte is 0x00, with VFT_ERR_LIBVIRT_CONNECT', async (t) => {
     const pki = await makePki(t);
     const relay = await tlsRelay(t, pki, 0);
-    await assert.rejects(
-      LibvirtClient.connect({
-        uri: `test+tls://127.0.0.1:${relay.port}/default`,
-        tls: { caFile: pki.caFile, certFile: pki.certFile, keyFile: pki.keyFile },
-        connectTimeoutMs: 5_000,
-      }),
-      (err: unknown) => {
-        assert.ok(err instanceof LibvirtError, String(err));
-        assert.equal(err.code, 'VFT_ERR_LIBVIRT_CONNECT');
-        assert.equal(
-          err.message,
-          `Cannot connect to libvirt at 127.0.0.1:${relay.port} (tls): the daemon refused our certificate or address (verdict byte 0)`,
-        );
-        return true;
-      },
-    );
+    await assert.rejects(connectTls(relay.port, pki, 5_000), (err: unknown) => {
+      assert.ok(err instanceof LibvirtError, String(err));
+      assert.equal(err.code, 'VFT_ERR_LIBVIRT_CONNECT');
+      assert.equal(
+        err.message,
+        `Cannot connect to libvirt at 127.0.0.1:${relay.port} (tls): the daemon refused our certificate or address (verdict byte 0)`,
+      );
+      return true;
+    });
     assert.equal(relay.stats.bytesToDaemon, 0, 'nothing was sent after the refusal');
   });
 
@@ -314,11 +316,7 @@ describe('libvirt transports against the real daemon', { skip, concurrency: fals
     const pki = await makePki(t);
     const relay = await tlsRelay(t, pki, null);
     await assert.rejects(
-      LibvirtClient.connect({
-        uri: `test+tls://127.0.0.1:${relay.port}/default`,
-        tls: { caFile: pki.caFile, certFile: pki.certFile, keyFile: pki.keyFile },
-        connectTimeoutMs: 5_000,
-      }),
+      connectTls(relay.port, pki, 5_000),
       (err: unknown) =>
         err instanceof LibvirtError &&
         err.code === 'VFT_ERR_LIBVIRT_CONNECT' &&
@@ -330,22 +328,15 @@ describe('libvirt transports against the real daemon', { skip, concurrency: fals
     const pki = await makePki(t);
     const relay = await tlsRelay(t, pki, 'never');
     const started = performance.now();
-    await assert.rejects(
-      LibvirtClient.connect({
-        uri: `test+tls://127.0.0.1:${relay.port}/default`,
-        tls: { caFile: pki.caFile, certFile: pki.certFile, keyFile: pki.keyFile },
-        connectTimeoutMs: 300,
-      }),
-      (err: unknown) => {
-        assert.ok(err instanceof LibvirtError, String(err));
-        assert.equal(err.code, 'VFT_ERR_LIBVIRT_CONNECT');
-        assert.equal(
-          err.message,
-          `Cannot connect to libvirt at 127.0.0.1:${relay.port} (tls): no TLS verdict byte within 300 ms`,
-        );
-        return true;
-      },
-    );
+    await assert.rejects(connectTls(relay.port, pki, 300), (err: unknown) => {
+      assert.ok(err instanceof LibvirtError, String(err));
+      assert.equal(err.code, 'VFT_ERR_LIBVIRT_CONNECT');
+      assert.equal(
+        err.message,
+        `Cannot connect to libvirt at 127.0.0.1:${relay.port} (tls): no TLS verdict byte within 300 ms`,
+      );
+      return true;
+    });
     const elapsed = performance.now() - started;
     assert.ok(elapsed >= 290 && elapsed < 1_500, `gave up after ${elapsed} ms`);
     await waitFor(() => relay.sockets.size === 0, 1_000, 'the client closed its socket');
@@ -405,11 +396,7 @@ describe('libvirt transports against the real daemon', { skip, concurrency: fals
     const relay = await listen(t, createServer(), (s) => s.resume());
     const started = performance.now();
     await assert.rejects(
-      LibvirtClient.connect({
-        uri: `test+tls://127.0.0.1:${relay.port}/default`,
-        tls: { caFile: pki.caFile, certFile: pki.certFile, keyFile: pki.keyFile },
-        connectTimeoutMs: 300,
-      }),
+      connectTls(relay.port, pki, 300),
       (err: unknown) =>
         err instanceof LibvirtError &&
         err.code === 'VFT_ERR_LIBVIRT_CONNECT' &&
