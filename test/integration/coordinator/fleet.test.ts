@@ -157,21 +157,19 @@ describe('coordinator with two real agents', { skip: testbedSkipReason, timeout:
       { timeoutMs: 30_000, what: 'the VM at the coordinator' },
     );
     const key = `test-${Date.now()}`;
-    const r = await runCliProcess(
-      [
-        'snapshot',
-        `vft-a/${name}`,
-        '--name',
-        'before-upgrade',
-        '--description',
-        'from the CLI',
-        '--key',
-        key,
-        '--coordinator',
-        bed.coord.url,
-      ],
-      { env },
-    );
+    const snapshotArgs = [
+      'snapshot',
+      `vft-a/${name}`,
+      '--name',
+      'before-upgrade',
+      '--description',
+      'from the CLI',
+      '--key',
+      key,
+      '--coordinator',
+      bed.coord.url,
+    ];
+    const r = await runCliProcess(snapshotArgs, { env });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /snapshot before-upgrade of vft-a\/.* created/);
     const list = await virsh(['snapshot-list', '--name', name]);
@@ -182,22 +180,7 @@ describe('coordinator with two real agents', { skip: testbedSkipReason, timeout:
     assert.equal(audited(bed.a).length, 1);
     assert.equal(audited(bed.b).length, 0);
     // Asked again with the same key: answered from the key, no second snapshot.
-    const again = await runCliProcess(
-      [
-        'snapshot',
-        `vft-a/${name}`,
-        '--name',
-        'before-upgrade',
-        '--description',
-        'from the CLI',
-        '--key',
-        key,
-        '--coordinator',
-        bed.coord.url,
-        '--json',
-      ],
-      { env },
-    );
+    const again = await runCliProcess([...snapshotArgs, '--json'], { env });
     assert.equal(again.code, 0, again.stderr);
     assert.equal((JSON.parse(again.stdout) as { duplicate: boolean }).duplicate, true);
     assert.equal(
